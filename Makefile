@@ -1,0 +1,56 @@
+# edgeflag — the two set-up commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+GOBIN := $(shell $(GO) env GOPATH)/bin
+STATICCHECK_VERSION := v0.8.2
+DEV := .dev
+EDGEFLAG := bin/edgeflag
+EXAMPLE_ENV ?= production
+EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1"}
+
+.PHONY: all build run test unit integration wasm-check lint bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./publisher/cmd/edgeflag
+
+# Until the edgefn server exists, `make run` builds the CLI, makes a dev
+# signing key, compiles and signs the example flags and evaluates them.
+run: build
+	@mkdir -p $(DEV)
+	@test -f $(DEV)/signing.key || $(EDGEFLAG) keygen --out $(DEV)/signing.key
+	$(EDGEFLAG) validate examples
+	$(EDGEFLAG) build examples --env $(EXAMPLE_ENV) --key $(DEV)/signing.key --out $(DEV)/bundles
+	$(EDGEFLAG) eval examples --env $(EXAMPLE_ENV) --all --context '$(EXAMPLE_CONTEXT)'
+
+test: lint unit wasm-check integration
+
+unit:
+	$(GO) test -count=1 ./...
+
+# The engine must stay buildable for WebAssembly (wasip1).
+wasm-check:
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir
+
+# Integration tests against real components started on 127.0.0.1.
+integration:
+	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$(GOBIN):$$PATH" staticcheck ./...
+
+# Benchmarks: medians over 5 runs on one core (see docs/performance.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=5 -cpu=1 ./bundle/... | tee bench-results.txt
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/ir
+	$(GO) test -run '^$$' -fuzz FuzzLoadEvaluate -fuzztime 30s ./bundle/eval
+	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./bundle/envelope
+
+clean:
+	rm -rf bin $(DEV) bench-results.txt
