@@ -1,0 +1,523 @@
+package envelope
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const testKid = "test-key-1"
+
+// testKey is a fixed Ed25519 key, so that sealed envelopes are byte-stable.
+func testKey() ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+}
+
+var testIat = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func testClaims() Claims {
+	return Claims{
+		Project: "shop", Environment: "production", Audience: ir.AudienceServer,
+		Version: 7, IssuedAt: testIat, ExpiresAt: testIat.Add(720 * time.Hour),
+	}
+}
+
+func testTrust() Trust {
+	return Trust{
+		Keys:    []jose.JSONWebKey{{Key: testKey().Public(), KeyID: testKid, Algorithm: AlgEdDSA}},
+		Project: "shop", Environment: "production", Audience: ir.AudienceServer,
+		Now: testIat.Add(time.Hour),
+	}
+}
+
+var testPayload = []byte(strings.Repeat("edgeflag payload bytes; ", 40))
+
+func sealTest(t testing.TB) []byte {
+	t.Helper()
+	out, err := Seal(testPayload, testClaims(), Signer{KeyID: testKid, Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func splitParts(t testing.TB, data []byte) (hdr map[string]any, payload, sig []byte) {
+	t.Helper()
+	p := strings.Split(string(data), ".")
+	if len(p) != 3 {
+		t.Fatalf("%d parts", len(p))
+	}
+	h, err := b64.DecodeString(p[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(h))
+	dec.UseNumber()
+	if err := dec.Decode(&hdr); err != nil {
+		t.Fatal(err)
+	}
+	if payload, err = b64.DecodeString(p[1]); err != nil {
+		t.Fatal(err)
+	}
+	if sig, err = b64.DecodeString(p[2]); err != nil {
+		t.Fatal(err)
+	}
+	return hdr, payload, sig
+}
+
+// forge builds a compact JWS from a raw header JSON and a compressed
+// payload, signed with Ed25519 directly (no go-jose), as an attacker who
+// holds the key, or another implementation, would.
+func forge(hdrJSON string, payload []byte, key ed25519.PrivateKey) []byte {
+	input := b64.EncodeToString([]byte(hdrJSON)) + "." + b64.EncodeToString(payload)
+	return []byte(input + "." + b64.EncodeToString(ed25519.Sign(key, []byte(input))))
+}
+
+func compressedTest(t testing.TB) []byte {
+	t.Helper()
+	c, err := compress(testPayload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const canonHdr = `{"alg":"EdDSA","aud":"server","env":"production","exp":1769817600,"fmt":1,"iat":1767225600,"kid":"test-key-1","prj":"shop","typ":"edgeflag-bundle+jws","ver":7}`
+
+func TestRoundTrip(t *testing.T) {
+	data := sealTest(t)
+	v, err := Verify(data, testTrust())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(v.Payload, testPayload) {
+		t.Fatalf("payload differs")
+	}
+	want := testClaims()
+	want.Format, want.Algorithm, want.KeyID = FormatVersion, AlgEdDSA, testKid
+	if v.Claims != want {
+		t.Fatalf("claims %+v, want %+v", v.Claims, want)
+	}
+	// The header is exactly the documented canonical form.
+	h, _ := b64.DecodeString(strings.Split(string(data), ".")[0])
+	if string(h) != canonHdr {
+		t.Fatalf("header %s\nwant   %s", h, canonHdr)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, b := sealTest(t), sealTest(t)
+	if !bytes.Equal(a, b) {
+		t.Fatal("two Ed25519 seals of the same input differ")
+	}
+	c := testClaims()
+	c.Version++
+	d, err := Seal(testPayload, c, Signer{KeyID: testKid, Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a, d) {
+		t.Fatal("different claims gave the same envelope")
+	}
+}
+
+// TestForeignSigner checks that an envelope built without go-jose, from
+// the documented header and the Ed25519 signature alone, verifies: the
+// profile is implementable from docs/bundle-format.md.
+func TestForeignSigner(t *testing.T) {
+	data := forge(canonHdr, compressedTest(t), testKey())
+	if !bytes.Equal(data, sealTest(t)) {
+		t.Fatal("hand-built envelope differs from Seal's")
+	}
+}
+
+// TestGoldenExample keeps the worked example of docs/bundle-format.md.
+func TestGoldenExample(t *testing.T) {
+	data := sealTest(t)
+	path := filepath.Join("testdata", "example.jws")
+	if *update {
+		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(data)+"\n" {
+		t.Fatalf("sealed example differs from %s (run go test -update and review the diff)", path)
+	}
+}
+
+func TestES256(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testClaims()
+	a, err := Seal(testPayload, c, Signer{KeyID: "ec", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Seal(testPayload, c, Signer{KeyID: "ec", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a, b) {
+		t.Fatal("ECDSA signatures should be randomized")
+	}
+	tr := testTrust()
+	tr.Keys = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "ec"}}
+	for _, data := range [][]byte{a, b} {
+		v, err := Verify(data, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Claims.Algorithm != AlgES256 || !bytes.Equal(v.Payload, testPayload) {
+			t.Fatalf("claims %+v", v.Claims)
+		}
+		// Verify r‖s by hand with crypto/ecdsa, as a go-jose-free verifier would.
+		i := bytes.LastIndexByte(data, '.')
+		sig, _ := b64.DecodeString(string(data[i+1:]))
+		d := sha256.Sum256(data[:i])
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		if !ecdsa.Verify(&key.PublicKey, d[:], r, s) {
+			t.Fatal("r‖s signature does not verify with crypto/ecdsa")
+		}
+	}
+	// The Ed25519 key cannot verify an ES256 bundle under the same kid.
+	tr.Keys = []jose.JSONWebKey{{Key: testKey().Public(), KeyID: "ec"}}
+	if _, err := Verify(a, tr); !errors.Is(err, ErrAlgorithm) {
+		t.Fatalf("got %v, want ErrAlgorithm", err)
+	}
+}
+
+func TestDERToRS(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	d := sha256.Sum256([]byte("x"))
+	der, err := key.Sign(rand.Reader, d[:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := DERToRS(der, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ecdsa.Verify(&key.PublicKey, d[:], new(big.Int).SetBytes(rs[:32]), new(big.Int).SetBytes(rs[32:])) {
+		t.Fatal("converted signature does not verify")
+	}
+	// A small r is left-padded: SEQUENCE { INTEGER 1, INTEGER 2 }.
+	small, err := DERToRS([]byte{0x30, 6, 2, 1, 1, 2, 1, 2}, 32)
+	if err != nil || len(small) != 64 || small[31] != 1 || small[63] != 2 || small[0] != 0 {
+		t.Fatalf("small: %x %v", small, err)
+	}
+	bad := map[string][]byte{
+		"trailing": append(append([]byte{}, der...), 0),
+		"negative": {0x30, 6, 2, 1, 0xff, 2, 1, 2},
+		"zero":     {0x30, 6, 2, 1, 0, 2, 1, 2},
+		"too wide": append([]byte{0x30, 38, 2, 33, 1}, append(bytes.Repeat([]byte{1}, 32), 2, 1, 2)...),
+		"empty":    {},
+	}
+	for name, in := range bad {
+		if _, err := DERToRS(in, 32); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// rlePayload hand-builds a zstd frame declaring fcs bytes of content and
+// holding blocks RLE blocks of 128 KiB each (RFC 8878 §3.1.1): a few bytes
+// that expand to blocks*128 KiB.
+func rlePayload(fcs uint64, blocks int) []byte {
+	out := binary.LittleEndian.AppendUint32(nil, 0xFD2FB528)
+	// Frame header descriptor: FCS field 8 bytes (flag 3), single segment.
+	out = append(out, 3<<6|1<<5)
+	out = binary.LittleEndian.AppendUint64(out, fcs)
+	for i := 0; i < blocks; i++ {
+		last := uint32(0)
+		if i == blocks-1 {
+			last = 1
+		}
+		h := last | 1<<1 | (128<<10)<<3 // RLE block of 128 KiB
+		out = append(out, byte(h), byte(h>>8), byte(h>>16), 'A')
+	}
+	return out
+}
+
+func signedRaw(t testing.TB, compressed []byte) []byte {
+	t.Helper()
+	out, err := signCompact(compressed, testClaims(), Signer{KeyID: testKid, Key: testKey()}, AlgEdDSA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func reencodeHeader(t *testing.T, data []byte, edit func(map[string]any)) []byte {
+	hdr, _, _ := splitParts(t, data)
+	edit(hdr)
+	h, err := json.Marshal(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := strings.SplitN(string(data), ".", 2)
+	return []byte(b64.EncodeToString(h) + "." + p[1])
+}
+
+func TestReject(t *testing.T) {
+	good := sealTest(t)
+	comp := compressedTest(t)
+	key := testKey()
+	hdrWith := func(from, to string) string {
+		if !strings.Contains(canonHdr, from) {
+			t.Fatalf("canonical header lacks %s", from)
+		}
+		return strings.Replace(canonHdr, from, to, 1)
+	}
+	parts := strings.Split(string(good), ".")
+	tamper := func(part, i int) []byte {
+		p := append([]string{}, parts...)
+		raw, _ := b64.DecodeString(p[part])
+		raw[i] ^= 0x01
+		p[part] = b64.EncodeToString(raw)
+		return []byte(strings.Join(p, "."))
+	}
+	hs256 := func() []byte {
+		h := hdrWith(`"alg":"EdDSA"`, `"alg":"HS256"`)
+		input := b64.EncodeToString([]byte(h)) + "." + b64.EncodeToString(comp)
+		m := hmac.New(sha256.New, key.Public().(ed25519.PublicKey))
+		m.Write([]byte(input))
+		return []byte(input + "." + b64.EncodeToString(m.Sum(nil)))
+	}()
+	cases := []struct {
+		name  string
+		data  []byte
+		trust func(*Trust)
+		want  error
+	}{
+		{"header claim changed", reencodeHeader(t, good, func(h map[string]any) { h["ver"] = 8 }), nil, ErrSignature},
+		{"header kid changed to another trusted key", reencodeHeader(t, good, func(h map[string]any) { h["kid"] = "other" }),
+			func(tr *Trust) {
+				tr.Keys = append(tr.Keys, jose.JSONWebKey{Key: ed25519.NewKeyFromSeed(make([]byte, 32)).Public(), KeyID: "other"})
+			}, ErrSignature},
+		{"payload byte flipped", tamper(1, 20), nil, ErrSignature},
+		{"signature byte flipped", tamper(2, 10), nil, ErrSignature},
+		{"unknown kid", good, func(tr *Trust) { tr.Keys[0].KeyID = "rotated-away" }, ErrUnknownKey},
+		{"no keys", good, func(tr *Trust) { tr.Keys = nil }, ErrUnknownKey},
+		{"alg none", []byte(b64.EncodeToString([]byte(hdrWith(`"alg":"EdDSA"`, `"alg":"none"`))) + "." + b64.EncodeToString(comp) + "."), nil, ErrAlgorithm},
+		{"HS256 with public key as secret", hs256, nil, ErrAlgorithm},
+		{"HS256 even if allowed by caller", hs256, func(tr *Trust) { tr.Algorithms = []string{"HS256", AlgEdDSA} }, ErrAlgorithm},
+		{"alg not in allow-list", good, func(tr *Trust) { tr.Algorithms = []string{AlgES256} }, ErrAlgorithm},
+		{"key pinned to another alg", good, func(tr *Trust) { tr.Keys[0].Algorithm = AlgES256 }, ErrAlgorithm},
+		{"other project", good, func(tr *Trust) { tr.Project = "blog" }, ErrProject},
+		{"other environment", good, func(tr *Trust) { tr.Environment = "staging" }, ErrEnvironment},
+		{"other audience", good, func(tr *Trust) { tr.Audience = ir.AudienceClient }, ErrAudience},
+		{"expired", good, func(tr *Trust) { tr.Now = testClaims().ExpiresAt }, ErrExpired},
+		{"expired beyond grace", good, func(tr *Trust) {
+			tr.Now, tr.Grace = testClaims().ExpiresAt.Add(24*time.Hour), 24*time.Hour
+		}, ErrExpired},
+		{"not yet valid", good, func(tr *Trust) { tr.Now = testIat.Add(-time.Second) }, ErrNotYetValid},
+		{"not yet valid beyond skew", good, func(tr *Trust) { tr.Now, tr.MaxSkew = testIat.Add(-time.Minute), 59*time.Second }, ErrNotYetValid},
+		{"lower version", good, func(tr *Trust) { tr.LastVersion = 8 }, ErrRollback},
+		{"decompression bomb declaring 1 GiB", signedRaw(t, rlePayload(1<<30, 8192)), nil, ErrTooLarge},
+		{"bomb over the limit", signedRaw(t, rlePayload(4<<20, 32)), func(tr *Trust) { tr.MaxDecompressed = 1 << 20 }, ErrTooLarge},
+		{"compressed payload over limit", good, func(tr *Trust) { tr.MaxCompressed = len(comp) - 1 }, ErrTooLarge},
+		{"envelope over limit", append(bytes.Repeat([]byte("A"), 12<<20), good...), nil, ErrTooLarge},
+		{"payload not zstd", signedRaw(t, []byte("not a zstd frame at all")), nil, ErrMalformed},
+		{"zstd without content size", signedRaw(t, []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x01, 0x00, 0x00}), nil, ErrMalformed},
+		{"empty", nil, nil, ErrMalformed},
+		{"truncated in header", good[:10], nil, ErrMalformed},
+		{"truncated after header", good[:len(parts[0])+1], nil, ErrMalformed},
+		{"truncated in payload", good[:len(parts[0])+1+len(parts[1])/2], nil, ErrMalformed},
+		{"truncated signature (empty)", good[:len(good)-len(parts[2])], nil, ErrMalformed},
+		{"truncated by 1", good[:len(good)-1], nil, ErrMalformed},
+		{"truncated by 10", good[:len(good)-10], nil, ErrMalformed},
+		{"trailing garbage", append(append([]byte{}, good...), "AAAA"...), nil, ErrMalformed},
+		{"trailing newline", append(append([]byte{}, good...), '\n'), nil, ErrMalformed},
+		{"extra part", append(append([]byte{}, good...), ".e30"...), nil, ErrMalformed},
+		{"padded base64", []byte(parts[0] + "==." + parts[1] + "." + parts[2]), nil, ErrMalformed},
+		{"duplicate kid", forge(hdrWith(`"kid":"test-key-1"`, `"kid":"evil","kid":"test-key-1"`), comp, key), nil, ErrDuplicateKey},
+		{"duplicate kid via escape", forge(hdrWith(`"kid":"test-key-1"`, `"kid":"test-key-1","k\u0069d":"test-key-1"`), comp, key), nil, ErrDuplicateKey},
+		{"unknown field jku", forge(hdrWith(`"fmt":1,`, `"fmt":1,"jku":"https://evil.example/jwks",`), comp, key), nil, ErrUnknownField},
+		{"unknown field crit", forge(hdrWith(`"fmt":1,`, `"fmt":1,"crit":"b64",`), comp, key), nil, ErrUnknownField},
+		{"nested field jwk", forge(hdrWith(`"fmt":1,`, `"fmt":1,"jwk":{"kty":"OKP"},`), comp, key), nil, ErrMalformed},
+		{"format version 2", forge(hdrWith(`"fmt":1`, `"fmt":2`), comp, key), nil, ErrFormatVersion},
+		{"format version missing", forge(hdrWith(`"fmt":1,`, ``), comp, key), nil, ErrMalformed},
+		{"wrong typ", forge(hdrWith(`"typ":"edgeflag-bundle+jws"`, `"typ":"JWT"`), comp, key), nil, ErrMalformed},
+		{"claim missing", forge(hdrWith(`"env":"production",`, ``), comp, key), nil, ErrMalformed},
+		{"version as string", forge(hdrWith(`"ver":7`, `"ver":"7"`), comp, key), nil, ErrMalformed},
+		{"version as float", forge(hdrWith(`"ver":7`, `"ver":7.0`), comp, key), nil, ErrMalformed},
+		{"version too large", forge(hdrWith(`"ver":7`, `"ver":9007199254740992`), comp, key), nil, ErrMalformed},
+		{"exp before iat", forge(hdrWith(`"exp":1769817600`, `"exp":1767225600`), comp, key), nil, ErrMalformed},
+		{"header not an object", forge(`[1]`, comp, key), nil, ErrMalformed},
+		{"header trailing data", forge(canonHdr+`{}`, comp, key), nil, ErrMalformed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := testTrust()
+			if tc.trust != nil {
+				tc.trust(&tr)
+			}
+			v, err := Verify(tc.data, tr)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v (verified %v), want %v", err, v != nil, tc.want)
+			}
+			for _, other := range allErrors {
+				if other != tc.want && errors.Is(err, other) {
+					t.Fatalf("%v also matches %v", err, other)
+				}
+			}
+		})
+	}
+}
+
+var allErrors = []error{ErrMalformed, ErrDuplicateKey, ErrUnknownField, ErrFormatVersion, ErrAlgorithm,
+	ErrUnknownKey, ErrSignature, ErrProject, ErrEnvironment, ErrAudience, ErrExpired, ErrNotYetValid,
+	ErrRollback, ErrTooLarge, ErrPayload}
+
+func TestAccept(t *testing.T) {
+	good := sealTest(t)
+	exp := testClaims().ExpiresAt
+	cases := map[string]func(*Trust){
+		"inside grace":          func(tr *Trust) { tr.Now, tr.Grace = exp.Add(time.Hour), 2*time.Hour },
+		"last second":           func(tr *Trust) { tr.Now = exp.Add(-time.Second) },
+		"issued now":            func(tr *Trust) { tr.Now = testIat },
+		"iat within skew":       func(tr *Trust) { tr.Now, tr.MaxSkew = testIat.Add(-time.Minute), time.Minute },
+		"same version reopened": func(tr *Trust) { tr.LastVersion = 7 },
+		"newer version":         func(tr *Trust) { tr.LastVersion = 6 },
+		"only EdDSA allowed":    func(tr *Trust) { tr.Algorithms = []string{AlgEdDSA} },
+		"exact size limits": func(tr *Trust) {
+			tr.MaxCompressed, tr.MaxDecompressed = len(compressedTest(t)), len(testPayload)
+		},
+		"private key in trust": func(tr *Trust) { tr.Keys[0].Key = testKey() },
+	}
+	for name, edit := range cases {
+		tr := testTrust()
+		edit(&tr)
+		if _, err := Verify(good, tr); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestRollbackError(t *testing.T) {
+	tr := testTrust()
+	tr.LastVersion = 9
+	_, err := Verify(sealTest(t), tr)
+	var rb *RollbackError
+	if !errors.As(err, &rb) || rb.Got != 7 || rb.Last != 9 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestEverySingleByteChange: no single-character change of an envelope is
+// accepted.
+func TestEverySingleByteChange(t *testing.T) {
+	good := sealTest(t)
+	tr := testTrust()
+	for i := range good {
+		m := append([]byte{}, good...)
+		if m[i] == 'A' {
+			m[i] = 'B'
+		} else {
+			m[i] = 'A'
+		}
+		if _, err := Verify(m, tr); err == nil {
+			t.Fatalf("changing byte %d (%q) was accepted", i, good[i])
+		}
+	}
+}
+
+// TestBombAllocations: a bundle declaring 1 GiB decompressed is refused
+// without allocating anything like it.
+func TestBombAllocations(t *testing.T) {
+	data := signedRaw(t, rlePayload(1<<30, 8192))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Verify(data, testTrust())
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 8<<20 {
+		t.Fatalf("allocated %d bytes refusing a bomb", d)
+	}
+	// A frame lying about its size is stopped at the limit as well.
+	lying := signedRaw(t, rlePayload(100, 64))
+	tr := testTrust()
+	tr.MaxDecompressed = 1 << 20
+	runtime.ReadMemStats(&before)
+	_, err = Verify(lying, tr)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMalformed) {
+		t.Fatalf("got %v", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 16<<20 {
+		t.Fatalf("allocated %d bytes refusing a lying frame", d)
+	}
+}
+
+func TestSealRejectsBadInput(t *testing.T) {
+	k := Signer{KeyID: testKid, Key: testKey()}
+	edits := map[string]func(*Claims, *Signer){
+		"no project":    func(c *Claims, s *Signer) { c.Project = "" },
+		"no env":        func(c *Claims, s *Signer) { c.Environment = "" },
+		"bad audience":  func(c *Claims, s *Signer) { c.Audience = 9 },
+		"version 0":     func(c *Claims, s *Signer) { c.Version = 0 },
+		"version 2^53":  func(c *Claims, s *Signer) { c.Version = MaxVersion + 1 },
+		"exp = iat":     func(c *Claims, s *Signer) { c.ExpiresAt = c.IssuedAt },
+		"no iat":        func(c *Claims, s *Signer) { c.IssuedAt = time.Time{} },
+		"no kid":        func(c *Claims, s *Signer) { s.KeyID = "" },
+		"no key":        func(c *Claims, s *Signer) { s.Key = nil },
+		"P-384 key":     func(c *Claims, s *Signer) { s.Key, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader) },
+	}
+	for name, edit := range edits {
+		c, s := testClaims(), k
+		edit(&c, &s)
+		if _, err := Seal(testPayload, c, s); err == nil {
+			t.Errorf("%s: sealed", name)
+		}
+	}
+}
+
+func TestTrustRequired(t *testing.T) {
+	good := sealTest(t)
+	for name, edit := range map[string]func(*Trust){
+		"no clock":    func(tr *Trust) { tr.Now = time.Time{} },
+		"no project":  func(tr *Trust) { tr.Project = "" },
+		"no audience": func(tr *Trust) { tr.Audience = 0 },
+	} {
+		tr := testTrust()
+		edit(&tr)
+		_, err := Verify(good, tr)
+		if err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+		for _, s := range allErrors {
+			if errors.Is(err, s) {
+				t.Fatalf("%s: a caller mistake reported as %v", name, s)
+			}
+		}
+	}
+}
