@@ -481,16 +481,16 @@ func TestBombAllocations(t *testing.T) {
 func TestSealRejectsBadInput(t *testing.T) {
 	k := Signer{KeyID: testKid, Key: testKey()}
 	edits := map[string]func(*Claims, *Signer){
-		"no project":    func(c *Claims, s *Signer) { c.Project = "" },
-		"no env":        func(c *Claims, s *Signer) { c.Environment = "" },
-		"bad audience":  func(c *Claims, s *Signer) { c.Audience = 9 },
-		"version 0":     func(c *Claims, s *Signer) { c.Version = 0 },
-		"version 2^53":  func(c *Claims, s *Signer) { c.Version = MaxVersion + 1 },
-		"exp = iat":     func(c *Claims, s *Signer) { c.ExpiresAt = c.IssuedAt },
-		"no iat":        func(c *Claims, s *Signer) { c.IssuedAt = time.Time{} },
-		"no kid":        func(c *Claims, s *Signer) { s.KeyID = "" },
-		"no key":        func(c *Claims, s *Signer) { s.Key = nil },
-		"P-384 key":     func(c *Claims, s *Signer) { s.Key, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader) },
+		"no project":   func(c *Claims, s *Signer) { c.Project = "" },
+		"no env":       func(c *Claims, s *Signer) { c.Environment = "" },
+		"bad audience": func(c *Claims, s *Signer) { c.Audience = 9 },
+		"version 0":    func(c *Claims, s *Signer) { c.Version = 0 },
+		"version 2^53": func(c *Claims, s *Signer) { c.Version = MaxVersion + 1 },
+		"exp = iat":    func(c *Claims, s *Signer) { c.ExpiresAt = c.IssuedAt },
+		"no iat":       func(c *Claims, s *Signer) { c.IssuedAt = time.Time{} },
+		"no kid":       func(c *Claims, s *Signer) { s.KeyID = "" },
+		"no key":       func(c *Claims, s *Signer) { s.Key = nil },
+		"P-384 key":    func(c *Claims, s *Signer) { s.Key, _ = ecdsa.GenerateKey(elliptic.P384(), rand.Reader) },
 	}
 	for name, edit := range edits {
 		c, s := testClaims(), k
