@@ -63,6 +63,9 @@ type Trust struct {
 	// DefaultMaxDecompressed.
 	MaxCompressed   int
 	MaxDecompressed int
+	// Limits bound the IR decoder (Open only); zero fields mean the
+	// ir.DefaultLimits values.
+	Limits ir.Limits
 }
 
 // Verified is an envelope whose signature and claims were checked: the
