@@ -1,0 +1,133 @@
+// Package store keeps published bundles, the pointer naming each
+// environment's current version and the audit log, in an object store (a
+// local folder or S3), and implements the publish protocol on top of
+// conditional writes so that concurrent publishers never lose an update.
+//
+// Layout, relative to the store URL's folder or key prefix:
+//
+//	<project>/<env>/bundles/<version>.<audience>.jws   immutable, create-only
+//	<project>/<env>/audit/<version, 20 digits>.json    immutable, create-only
+//	<project>/<env>/current.json                       the pointer, compare-and-swap
+//	<project>/webhooks.json                            webhook delivery state (package webhook)
+//
+// See docs/publishing.md for the protocol and its guarantees.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/edgeflag/edgeflag/publisher/store/blob"
+	"github.com/edgeflag/edgeflag/publisher/store/filestore"
+	"github.com/edgeflag/edgeflag/publisher/store/s3store"
+)
+
+// Blob is the object store the publisher writes to; see blob.Blob.
+type Blob = blob.Blob
+
+// Cond is a write condition; see blob.Cond.
+type Cond = blob.Cond
+
+// ErrNotFound reports a missing object (the same value as blob.ErrNotFound).
+var ErrNotFound = blob.ErrNotFound
+
+// ErrPreconditionFailed reports a lost conditional write (the same value as
+// blob.ErrPreconditionFailed).
+var ErrPreconditionFailed = blob.ErrPreconditionFailed
+
+// Open returns the store a URL names:
+//
+//	file:///abs/path  or  file://rel/path      a local folder (created if missing)
+//	s3://bucket[/prefix][?region=R&endpoint=URL&pathStyle=true]
+//
+// For s3://, credentials come from the AWS default chain (environment,
+// shared config, SSO, IMDS...), the endpoint from the URL or the standard
+// AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables, the region from the URL
+// or the chain.
+func Open(ctx context.Context, rawURL string) (Blob, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("open store %q: file URLs take no query or fragment", rawURL)
+		}
+		p := u.Host + u.Path
+		if u.Host == "localhost" {
+			p = u.Path
+		}
+		if p == "" {
+			return nil, fmt.Errorf("open store %q: missing path", rawURL)
+		}
+		return filestore.New(p)
+	case "s3":
+		opts := s3store.Options{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
+		q := u.Query()
+		for k := range q {
+			switch k {
+			case "region", "endpoint", "pathStyle":
+			default:
+				return nil, fmt.Errorf("open store %q: unknown parameter %q (want region, endpoint, pathStyle)", rawURL, k)
+			}
+		}
+		opts.Region = q.Get("region")
+		opts.Endpoint = q.Get("endpoint")
+		if ps := q.Get("pathStyle"); ps != "" {
+			b, err := strconv.ParseBool(ps)
+			if err != nil {
+				return nil, fmt.Errorf("open store %q: pathStyle: %w", rawURL, err)
+			}
+			opts.PathStyle = b
+		}
+		return s3store.Open(ctx, opts)
+	case "":
+		return nil, fmt.Errorf("open store %q: missing scheme (want file:// or s3://)", rawURL)
+	default:
+		return nil, fmt.Errorf("open store %q: unsupported scheme %q (want file:// or s3://)", rawURL, u.Scheme)
+	}
+}
+
+// checkName validates a project, environment or audience name used as a key
+// segment.
+func checkName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s: empty", what)
+	}
+	if len(s) > 128 {
+		return fmt.Errorf("%s %q: longer than 128 bytes", what, s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || (c == '.' && i > 0)
+		if !ok {
+			return fmt.Errorf("%s %q: only letters, digits, '-', '_' and non-leading '.' are allowed", what, s)
+		}
+	}
+	return nil
+}
+
+// Keys of the layout.
+
+func envPrefix(project, env string) string { return project + "/" + env + "/" }
+
+// PointerKey is the key of an environment's pointer object.
+func PointerKey(project, env string) string { return envPrefix(project, env) + "current.json" }
+
+// BundleKey is the key of one published bundle object.
+func BundleKey(project, env string, version uint64, audience string) string {
+	return envPrefix(project, env) + "bundles/" + strconv.FormatUint(version, 10) + "." + audience + ".jws"
+}
+
+// AuditKey is the key of the audit record of one version.
+func AuditKey(project, env string, version uint64) string {
+	return fmt.Sprintf("%saudit/%020d.json", envPrefix(project, env), version)
+}
+
+// isNotFound reports whether err wraps ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, blob.ErrNotFound) }
