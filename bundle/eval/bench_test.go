@@ -1,0 +1,82 @@
+package eval
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+var sinkResult Result
+
+// BenchmarkEval uses the peer benchmark names (<Case>/engine=edgeflag) so
+// that benchstat -col /engine pivots it next to ../shared/peerbench.
+func BenchmarkEval(b *testing.B) {
+	e := mustLoad(b, peerBundle(100))
+	ctx := peerCtx()
+	b.Run("F1/engine=edgeflag", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			sinkResult = e.Evaluate("f1", ctx, testNow)
+		}
+		if sinkResult.Value != true {
+			b.Fatal(sinkResult)
+		}
+	})
+	b.Run("F2/engine=edgeflag", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			sinkResult = e.Evaluate("f2", ctx, testNow)
+		}
+		if sinkResult.Value != "senior" {
+			b.Fatal(sinkResult)
+		}
+	})
+	b.Run("F3/engine=edgeflag", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			sinkResult = e.Evaluate("f3", ctx, testNow)
+		}
+		if sinkResult.Reason != ReasonSplit {
+			b.Fatal(sinkResult)
+		}
+	})
+	b.Run("F100all/engine=edgeflag", func(b *testing.B) {
+		bulk := ir.NewBuilder("bench", "production", ir.AudienceServer)
+		for i := 0; i < 100; i++ {
+			addF2(bulk, fmt.Sprintf("f2_%03d", i))
+		}
+		be := mustLoad(b, bulk.Bundle)
+		out := make([]Result, 0, 100)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			out = be.EvaluateAll(ctx, testNow, out[:0])
+		}
+		if len(out) != 100 || out[42].Key != "f2_042" || out[42].Value != "senior" {
+			b.Fatal(out[42])
+		}
+	})
+}
+
+// BenchmarkLoad measures Validate + Load of n F2-like flags built with
+// ir.Builder (decoding is the codec's benchmark).
+func BenchmarkLoad(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		bundle := peerBundle(0)
+		bb := ir.NewBuilder("bench", "production", ir.AudienceServer)
+		for i := 0; i < n; i++ {
+			addF2(bb, bulkKey(n, i))
+		}
+		bundle = bb.Bundle
+		b.Run(fmt.Sprintf("Load%dk/engine=edgeflag", n/1000), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				e, err := Load(bundle, 1)
+				if err != nil || len(e.Keys()) != n {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,235 @@
+// Package eval is edgeflag's deterministic flag evaluator. It loads a
+// validated ir.Bundle once, prepares an executable form (pre-split
+// attribute paths, compiled regexes, parsed semver/timestamp constants,
+// fused operators, pre-boxed variant values), and evaluates flags against an
+// OpenFeature-style context at a caller-supplied time.
+//
+// The package is pure Go: no IO, no clock, no reflection-based encoding, no
+// package state. An Engine is immutable after Load and safe for concurrent
+// use. Semantics: docs/expressions.md and docs/bucketing.md.
+package eval
+
+import (
+	"time"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+// Context is an OpenFeature evaluation context as decoded from JSON;
+// "targetingKey" is the targeting key. Any Go numeric type is a number.
+type Context map[string]any
+
+// Reason says why a result has its value (OpenFeature reasons).
+type Reason string
+
+// Reasons.
+const (
+	ReasonStatic         Reason = "STATIC"
+	ReasonDefault        Reason = "DEFAULT"
+	ReasonTargetingMatch Reason = "TARGETING_MATCH"
+	ReasonSplit          Reason = "SPLIT"
+	ReasonDisabled       Reason = "DISABLED"
+	ReasonError          Reason = "ERROR"
+)
+
+// ErrorCode is an OpenFeature error code; CodeNone when there is no error.
+type ErrorCode string
+
+// Error codes.
+const (
+	CodeNone                ErrorCode = ""
+	CodeFlagNotFound        ErrorCode = "FLAG_NOT_FOUND"
+	CodeTypeMismatch        ErrorCode = "TYPE_MISMATCH"
+	CodeTargetingKeyMissing ErrorCode = "TARGETING_KEY_MISSING"
+	CodeInvalidContext      ErrorCode = "INVALID_CONTEXT"
+	CodeParseError          ErrorCode = "PARSE_ERROR"
+	CodeGeneral             ErrorCode = "GENERAL"
+)
+
+// Result is one flag evaluation.
+type Result struct {
+	// Key is the flag key.
+	Key string
+	// Value is the variant's decoded JSON value: bool, string, float64,
+	// map[string]any or []any. Shared between results: read only. Nil on
+	// errors with reason ERROR.
+	Value any
+	// Variant is the served variant's name.
+	Variant string
+	// Reason says why.
+	Reason Reason
+	// ErrorCode is set on errors (and TARGETING_KEY_MISSING fallbacks).
+	ErrorCode ErrorCode
+	// RuleID is the matching rule's ID, or "".
+	RuleID string
+	// Version is the bundle version the engine was loaded with.
+	Version uint64
+	// Metadata is the flag's metadata (shared: read only).
+	Metadata []ir.Meta
+}
+
+// Engine evaluates the flags of one loaded bundle. It is immutable and safe
+// for concurrent use.
+type Engine struct {
+	version  uint64
+	project  string
+	env      string
+	audience ir.Audience
+
+	attrs []attrPath
+	nodes []pnode
+	args  []int32
+	segs  []pseg
+	flags []pflag
+	index map[string]int32
+	keys  []string
+}
+
+// maxDepth bounds nested variant()/inSegment() evaluation (Validate already
+// rejects cycles; this is defense in depth).
+const maxDepth = 32
+
+// state is the per-evaluation state; it lives on the caller's stack.
+type state struct {
+	ctx   Context
+	now   val
+	slots []val // attribute cache for EvaluateAll; nil for one flag
+	depth int
+}
+
+// Evaluate evaluates flag key for ctx at time now.
+func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
+	fi, ok := e.index[key]
+	if !ok {
+		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
+	}
+	st := state{ctx: ctx, now: timeVal(now)}
+	return e.result(fi, &st)
+}
+
+// EvaluateType is Evaluate for a caller expecting type want: a flag of
+// another type yields TYPE_MISMATCH with reason ERROR and a nil Value (the
+// caller substitutes its default).
+func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now time.Time) Result {
+	fi, ok := e.index[key]
+	if !ok {
+		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
+	}
+	if f := &e.flags[fi]; f.typ != want {
+		return Result{Key: f.key, Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
+	}
+	st := state{ctx: ctx, now: timeVal(now)}
+	return e.result(fi, &st)
+}
+
+// EvaluateAll evaluates every flag in key order, appending to out. The
+// context's attributes are looked up at most once per call.
+func (e *Engine) EvaluateAll(ctx Context, now time.Time, out []Result) []Result {
+	st := state{ctx: ctx, now: timeVal(now), slots: make([]val, len(e.attrs))}
+	out = growResults(out, len(e.flags))
+	for i := range e.flags {
+		out = append(out, e.result(int32(i), &st))
+	}
+	return out
+}
+
+func growResults(out []Result, n int) []Result {
+	if cap(out)-len(out) >= n {
+		return out
+	}
+	o := make([]Result, len(out), len(out)+n)
+	copy(o, out)
+	return o
+}
+
+// Keys returns the flag keys in sorted order (a fresh slice).
+func (e *Engine) Keys() []string { return append([]string(nil), e.keys...) }
+
+// Version returns the bundle version given to Load.
+func (e *Engine) Version() uint64 { return e.version }
+
+// Project returns the bundle's project.
+func (e *Engine) Project() string { return e.project }
+
+// Environment returns the bundle's environment.
+func (e *Engine) Environment() string { return e.env }
+
+// Audience returns the bundle's audience.
+func (e *Engine) Audience() ir.Audience { return e.audience }
+
+func (e *Engine) result(fi int32, st *state) Result {
+	f := &e.flags[fi]
+	v, reason, code, rule := e.run(f, st)
+	return Result{
+		Key:       f.key,
+		Value:     f.values[v],
+		Variant:   f.names[v],
+		Reason:    reason,
+		ErrorCode: code,
+		RuleID:    rule,
+		Version:   e.version,
+		Metadata:  f.meta,
+	}
+}
+
+// run evaluates a flag to its variant index.
+func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
+	if !f.enabled {
+		return f.off, ReasonDisabled, CodeNone, ""
+	}
+	for i := range f.rules {
+		r := &f.rules[i]
+		if e.cond(r.when, st) != tru {
+			continue
+		}
+		if r.serve.split == nil {
+			return r.serve.variant, ReasonTargetingMatch, CodeNone, r.id
+		}
+		if v, ok := e.split(f, &r.serve, st); ok {
+			return v, ReasonSplit, CodeNone, r.id
+		}
+		return f.def, ReasonDefault, CodeTargetingKeyMissing, r.id
+	}
+	if f.dflt.split == nil {
+		if len(f.rules) == 0 {
+			return f.dflt.variant, ReasonStatic, CodeNone, ""
+		}
+		return f.dflt.variant, ReasonDefault, CodeNone, ""
+	}
+	if v, ok := e.split(f, &f.dflt, st); ok {
+		return v, ReasonSplit, CodeNone, ""
+	}
+	return f.def, ReasonDefault, CodeTargetingKeyMissing, ""
+}
+
+// split picks the arm for the context's bucketing unit.
+func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
+	u := e.attr(s.bucketBy, st)
+	var buf [128]byte
+	b := append(buf[:0], f.salt...)
+	b = append(b, '/')
+	b, ok := appendUnit(b, &u)
+	if !ok {
+		return 0, false
+	}
+	x := uint64(bucketOf(b)) * s.total
+	for i := range s.split {
+		if x < s.split[i].cum {
+			return s.split[i].variant, true
+		}
+	}
+	return s.split[len(s.split)-1].variant, true
+}
+
+// attr returns the value of attribute i, from the per-call cache when
+// there is one.
+func (e *Engine) attr(i int32, st *state) val {
+	if st.slots != nil {
+		p := &st.slots[i]
+		if p.k == kUnresolved {
+			*p = e.attrs[i].lookup(st.ctx)
+		}
+		return *p
+	}
+	return e.attrs[i].lookup(st.ctx)
+}

@@ -1,0 +1,334 @@
+package eval
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"slices"
+	"strings"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+// cond evaluates boolean node i.
+func (e *Engine) cond(i int32, st *state) tri {
+	p := &e.nodes[i]
+	switch p.op {
+	case fStrAttr:
+		v := e.attr(p.a, st)
+		if v.k != kStr {
+			return unk
+		}
+		return strFn(p.sub, v.s, p.c.s)
+	case fCmpAttrN:
+		v := e.attr(p.a, st)
+		if v.k != kNum {
+			return unk
+		}
+		return cmpNum(p.sub, v.n, p.c.n)
+	case fCmpAttrS:
+		v := e.attr(p.a, st)
+		if v.k != kStr {
+			return unk
+		}
+		return cmpResult(p.sub, strings.Compare(v.s, p.c.s))
+	case fCmpAttrB:
+		v := e.attr(p.a, st)
+		if v.k != kBool {
+			return unk
+		}
+		return triOf((v.b == p.c.b) == (p.sub == ir.OpEq))
+	case fInAttrSet:
+		v := e.attr(p.a, st)
+		if v.k != kStr {
+			return unk
+		}
+		if p.set != nil {
+			_, ok := p.set[v.s]
+			return triOf(ok)
+		}
+		for _, s := range p.strs {
+			if s == v.s {
+				return tru
+			}
+		}
+		return fls
+	case fMatchAttr:
+		v := e.attr(p.a, st)
+		if v.k != kStr {
+			return unk
+		}
+		return triOf(p.re.MatchString(v.s))
+	case fBoolAttr:
+		v := e.attr(p.a, st)
+		if v.k != kBool {
+			return unk
+		}
+		return triOf(v.b)
+	case fConstTri:
+		if p.c.k != kBool {
+			return unk
+		}
+		return triOf(p.c.b)
+	}
+	switch ir.Op(p.op) {
+	case ir.OpNot:
+		switch e.cond(p.a, st) {
+		case tru:
+			return fls
+		case fls:
+			return tru
+		}
+		return unk
+	case ir.OpAnd:
+		l := e.cond(p.a, st)
+		if l == fls {
+			return fls
+		}
+		r := e.cond(p.b, st)
+		if r == fls {
+			return fls
+		}
+		if l == tru && r == tru {
+			return tru
+		}
+		return unk
+	case ir.OpOr:
+		l := e.cond(p.a, st)
+		if l == tru {
+			return tru
+		}
+		r := e.cond(p.b, st)
+		if r == tru {
+			return tru
+		}
+		if l == fls && r == fls {
+			return fls
+		}
+		return unk
+	case ir.OpEq, ir.OpNe:
+		a, b := e.value(p.a, st), e.value(p.b, st)
+		r := equal(&a, &b)
+		if r != unk && p.op == pop(ir.OpNe) {
+			r ^= 1
+		}
+		return r
+	case ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe:
+		a, b := e.value(p.a, st), e.value(p.b, st)
+		c, ok := compare(&a, &b)
+		if !ok {
+			return unk
+		}
+		return cmpResult(ir.Op(p.op), c)
+	case ir.OpIn:
+		a, b := e.value(p.a, st), e.value(p.b, st)
+		return e.in(&a, &b, st)
+	case ir.OpStartsWith, ir.OpEndsWith, ir.OpContains:
+		a, b := e.value(p.a, st), e.value(p.b, st)
+		if a.k != kStr || b.k != kStr {
+			return unk
+		}
+		return strFn(ir.Op(p.op), a.s, b.s)
+	case ir.OpMatches:
+		a := e.value(p.a, st)
+		if a.k != kStr {
+			return unk
+		}
+		return triOf(p.re.MatchString(a.s))
+	case ir.OpHas:
+		v := e.attr(p.a, st)
+		return triOf(v.k != kUnknown)
+	case ir.OpInSegment:
+		return e.segment(p.a, st)
+	case ir.OpBool:
+		v := e.value(p.a, st)
+		if v.k != kBool {
+			return unk
+		}
+		return triOf(v.b)
+	}
+	return unk
+}
+
+// value evaluates value node i.
+func (e *Engine) value(i int32, st *state) val {
+	p := &e.nodes[i]
+	switch ir.Op(p.op) {
+	case ir.OpConst:
+		return p.c
+	case ir.OpAttr:
+		return e.attr(p.a, st)
+	case ir.OpNow:
+		return st.now
+	case ir.OpSize:
+		v := e.value(p.a, st)
+		switch v.k {
+		case kStr:
+			return val{k: kNum, n: float64(runeCount(v.s))}
+		case kList, kVals, kArgs:
+			return val{k: kNum, n: float64(e.listLen(&v))}
+		}
+	case ir.OpSemver:
+		if v := e.value(p.a, st); v.k == kStr {
+			return parseSemver(v.s)
+		}
+	case ir.OpTimestamp:
+		if v := e.value(p.a, st); v.k == kStr {
+			return parseTimestamp(v.s)
+		}
+	case ir.OpVariant:
+		if st.depth >= maxDepth {
+			break
+		}
+		st.depth++
+		f := &e.flags[p.a]
+		vi, _, _, _ := e.run(f, st)
+		st.depth--
+		return val{k: kStr, s: f.names[vi]}
+	case ir.OpList:
+		return val{k: kArgs, i: [3]int64{int64(p.a), int64(p.b)}}
+	}
+	return val{k: kUnknown}
+}
+
+func (e *Engine) listLen(l *val) int {
+	switch l.k {
+	case kList:
+		return listLen(l.x)
+	case kVals:
+		return len(l.x.([]val))
+	case kArgs:
+		return int(l.i[1])
+	}
+	return 0
+}
+
+func (e *Engine) listAt(l *val, i int, st *state) val {
+	switch l.k {
+	case kList:
+		return listAt(l.x, i)
+	case kVals:
+		return l.x.([]val)[i]
+	case kArgs:
+		return e.value(e.args[int(l.i[0])+i], st)
+	}
+	return val{k: kUnknown}
+}
+
+// in implements x in list: true when an element equals x; false when the
+// list is empty or some element has x's kind; otherwise unknown.
+func (e *Engine) in(x, l *val, st *state) tri {
+	if x.k == kUnknown {
+		return unk
+	}
+	switch l.k {
+	case kList, kVals, kArgs:
+	default:
+		return unk
+	}
+	n := e.listLen(l)
+	if n == 0 {
+		return fls
+	}
+	r := unk
+	for i := 0; i < n; i++ {
+		el := e.listAt(l, i, st)
+		switch equal(x, &el) {
+		case tru:
+			return tru
+		case fls:
+			r = fls
+		}
+	}
+	return r
+}
+
+// segment evaluates inSegment(s): in the key list, or When holds.
+func (e *Engine) segment(si int32, st *state) tri {
+	s := &e.segs[si]
+	if s.keyAttr != ir.NoNode {
+		u := e.attr(s.keyAttr, st)
+		var buf [128]byte
+		if key, ok := appendUnit(buf[:0], &u); ok && s.hasKey(key) {
+			return tru
+		}
+	}
+	if s.when == ir.NoNode {
+		return fls
+	}
+	if st.depth >= maxDepth {
+		return unk
+	}
+	st.depth++
+	r := e.cond(s.when, st)
+	st.depth--
+	return r
+}
+
+func (s *pseg) hasKey(key []byte) bool {
+	if s.keys != nil {
+		_, ok := s.keys[string(key)]
+		return ok
+	}
+	for _, k := range s.sorted {
+		if k == string(key) {
+			return true
+		}
+	}
+	if len(s.digests) == 0 {
+		return false
+	}
+	var buf [160]byte
+	in := append(append(buf[:0], s.salt...), key...)
+	d := sha256.Sum256(in)
+	_, found := slices.BinarySearchFunc(s.digests, d, func(a, b [32]byte) int {
+		return bytes.Compare(a[:], b[:])
+	})
+	return found
+}
+
+func strFn(op ir.Op, s, c string) tri {
+	switch op {
+	case ir.OpStartsWith:
+		return triOf(strings.HasPrefix(s, c))
+	case ir.OpEndsWith:
+		return triOf(strings.HasSuffix(s, c))
+	}
+	return triOf(strings.Contains(s, c))
+}
+
+func cmpNum(op ir.Op, a, b float64) tri {
+	switch op {
+	case ir.OpEq:
+		return triOf(a == b)
+	case ir.OpNe:
+		return triOf(a != b)
+	}
+	if a != a || b != b { // NaN is unordered
+		return unk
+	}
+	switch op {
+	case ir.OpLt:
+		return triOf(a < b)
+	case ir.OpLe:
+		return triOf(a <= b)
+	case ir.OpGt:
+		return triOf(a > b)
+	}
+	return triOf(a >= b)
+}
+
+func cmpResult(op ir.Op, c int) tri {
+	switch op {
+	case ir.OpEq:
+		return triOf(c == 0)
+	case ir.OpNe:
+		return triOf(c != 0)
+	case ir.OpLt:
+		return triOf(c < 0)
+	case ir.OpLe:
+		return triOf(c <= 0)
+	case ir.OpGt:
+		return triOf(c > 0)
+	}
+	return triOf(c >= 0)
+}

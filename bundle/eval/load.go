@@ -1,0 +1,336 @@
+package eval
+
+import (
+	"errors"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+// ErrInvalidBundle is wrapped by every Load error: the bundle failed
+// validation or could not be prepared.
+var ErrInvalidBundle = errors.New("invalid bundle")
+
+// loadError is a Load failure: it matches ErrInvalidBundle and the cause
+// with errors.Is.
+type loadError struct {
+	msg   string
+	cause error
+}
+
+func (e *loadError) Error() string {
+	if e.cause == nil {
+		return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.msg
+	}
+	if e.msg == "" {
+		return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.cause.Error()
+	}
+	return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.msg + ": " + e.cause.Error()
+}
+
+func (e *loadError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrInvalidBundle}
+	}
+	return []error{ErrInvalidBundle, e.cause}
+}
+
+// pop is a prepared operator: an ir.Op or one of the fused operators below.
+type pop uint8
+
+// Fused operators, recognised at load from generic IR patterns.
+const (
+	fStrAttr   pop = pop(ir.NumOps) + iota // attr.startsWith/endsWith/contains(const string); sub = op
+	fCmpAttrN                              // attr <op> const number; sub = op
+	fCmpAttrS                              // attr <op> const string; sub = op
+	fCmpAttrB                              // attr ==/!= const bool; sub = op
+	fInAttrSet                             // attr in [const strings]
+	fMatchAttr                             // attr.matches(re)
+	fBoolAttr                              // attr as a condition
+	fConstTri                              // a constant condition (c.b)
+)
+
+// pnode is a prepared node; its index equals the IR node's index.
+type pnode struct {
+	op   pop
+	sub  ir.Op
+	a, b int32
+	c    val                 // constant operand (OpConst, fused const)
+	strs []string            // fInAttrSet, small sets (sorted)
+	set  map[string]struct{} // fInAttrSet, large sets
+	re   *regexp.Regexp
+}
+
+// pserve is a prepared Serve.
+type pserve struct {
+	variant  int32
+	split    []arm // nil for a fixed variant
+	total    uint64
+	bucketBy int32
+}
+
+// arm is one split arm with its cumulative weight times the bucket count.
+type arm struct {
+	variant int32
+	cum     uint64
+}
+
+type prule struct {
+	id    string
+	when  int32
+	serve pserve
+}
+
+type pflag struct {
+	key     string
+	typ     ir.FlagType
+	enabled bool
+	def     int32
+	off     int32
+	rules   []prule
+	dflt    pserve
+	salt    string
+	names   []string
+	values  []any
+	meta    []ir.Meta
+}
+
+type pseg struct {
+	when    int32
+	keyAttr int32
+	keys    map[string]struct{}
+	sorted  []string
+	salt    []byte
+	digests [][32]byte
+}
+
+// setThreshold is the constant-list size above which `in` uses a map.
+const setThreshold = 8
+
+// Load validates b and prepares it for evaluation. version is the bundle
+// version reported in every Result.
+func Load(b *ir.Bundle, version uint64) (*Engine, error) {
+	if b == nil {
+		return nil, &loadError{msg: "nil bundle"}
+	}
+	if err := b.Validate(); err != nil {
+		return nil, &loadError{cause: err}
+	}
+	e := &Engine{
+		version:  version,
+		project:  b.Project,
+		env:      b.Environment,
+		audience: b.Audience,
+		attrs:    make([]attrPath, len(b.Attributes)),
+		nodes:    make([]pnode, len(b.Nodes)),
+		args:     b.Args,
+		segs:     make([]pseg, len(b.Segments)),
+		flags:    make([]pflag, len(b.Flags)),
+		index:    make(map[string]int32, len(b.Flags)),
+		keys:     make([]string, len(b.Flags)),
+	}
+	for i, p := range b.Attributes {
+		e.attrs[i] = splitPath(p)
+	}
+	constVals := make([]val, len(b.Consts))
+	for i, c := range b.Consts {
+		constVals[i] = constVal(c)
+	}
+	for i := range b.Nodes {
+		if err := e.prepareNode(b, int32(i), constVals); err != nil {
+			return nil, &loadError{msg: "node " + strconv.Itoa(i), cause: err}
+		}
+	}
+	for i, s := range b.Segments {
+		ps := pseg{when: s.When, keyAttr: s.KeyAttr, salt: s.KeySalt, digests: s.KeyDigests}
+		if len(s.Keys) > setThreshold {
+			ps.keys = make(map[string]struct{}, len(s.Keys))
+			for _, k := range s.Keys {
+				ps.keys[k] = struct{}{}
+			}
+		} else {
+			ps.sorted = s.Keys
+		}
+		e.segs[i] = ps
+	}
+	boxed := map[string]any{}
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		pf := pflag{
+			key: f.Key, typ: f.Type, enabled: f.Enabled, def: f.DefaultVariant, off: f.OffVariant,
+			dflt: prepareServe(f.Default), salt: f.Salt, meta: f.Metadata,
+			names:  make([]string, len(f.Variants)),
+			values: make([]any, len(f.Variants)),
+			rules:  make([]prule, len(f.Rules)),
+		}
+		for k, v := range f.Variants {
+			pf.names[k] = v.Name
+			// Scalars are shared across flags (one box per distinct
+			// encoding); objects and arrays get their own copy.
+			if bv, ok := boxed[string(v.Value)]; ok {
+				pf.values[k] = bv
+				continue
+			}
+			dv, err := decodeJSON(v.Value)
+			if err != nil {
+				return nil, &loadError{msg: "flag " + strconv.Quote(f.Key) + " variant " + strconv.Quote(v.Name), cause: err}
+			}
+			pf.values[k] = dv
+			switch dv.(type) {
+			case map[string]any, []any:
+			default:
+				boxed[string(v.Value)] = dv
+			}
+		}
+		for r, rule := range f.Rules {
+			pf.rules[r] = prule{id: rule.ID, when: rule.When, serve: prepareServe(rule.Serve)}
+		}
+		e.flags[i] = pf
+		e.index[f.Key] = int32(i)
+		e.keys[i] = f.Key
+	}
+	return e, nil
+}
+
+func prepareServe(s ir.Serve) pserve {
+	p := pserve{variant: s.Variant, bucketBy: s.BucketBy}
+	if len(s.Split) == 0 {
+		return p
+	}
+	p.split = make([]arm, len(s.Split))
+	var cum uint64
+	for i, w := range s.Split {
+		cum += uint64(w.Weight)
+		p.split[i] = arm{variant: w.Variant, cum: cum * buckets}
+	}
+	p.total = cum
+	return p
+}
+
+// constVal converts a constant (lists become kVals).
+func constVal(c ir.Const) val {
+	switch c.Kind {
+	case ir.ConstBool:
+		return val{k: kBool, b: c.Bool}
+	case ir.ConstNum:
+		return val{k: kNum, n: c.Num}
+	case ir.ConstString:
+		return val{k: kStr, s: c.Str}
+	case ir.ConstList:
+		l := make([]val, len(c.List))
+		for i, x := range c.List {
+			l[i] = constVal(x)
+		}
+		return val{k: kVals, x: l}
+	}
+	return val{k: kNull}
+}
+
+// flip mirrors a comparison: const < attr is attr > const.
+func flip(op ir.Op) ir.Op {
+	switch op {
+	case ir.OpLt:
+		return ir.OpGt
+	case ir.OpLe:
+		return ir.OpGe
+	case ir.OpGt:
+		return ir.OpLt
+	case ir.OpGe:
+		return ir.OpLe
+	}
+	return op
+}
+
+func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val) error {
+	nd := b.Nodes[i]
+	p := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B}
+	isAttr := func(x int32) bool { return b.Nodes[x].Op == ir.OpAttr }
+	constOf := func(x int32) (val, bool) {
+		if b.Nodes[x].Op != ir.OpConst {
+			return val{}, false
+		}
+		return cv[b.Nodes[x].A], true
+	}
+	switch nd.Op {
+	case ir.OpConst:
+		p.c = cv[nd.A]
+	case ir.OpSemver, ir.OpTimestamp:
+		// Constant operands are parsed once here.
+		if c, ok := constOf(nd.A); ok {
+			p.op = pop(ir.OpConst)
+			p.c = val{k: kUnknown}
+			if c.k == kStr {
+				if nd.Op == ir.OpSemver {
+					p.c = parseSemver(c.s)
+				} else {
+					p.c = parseTimestamp(c.s)
+				}
+			}
+		}
+	case ir.OpMatches:
+		re, err := regexp.Compile(b.Consts[nd.B].Str)
+		if err != nil {
+			return errors.New("compile pattern: " + err.Error())
+		}
+		p.re = re
+		if isAttr(nd.A) {
+			p.op, p.a = fMatchAttr, b.Nodes[nd.A].A
+		}
+	case ir.OpBool:
+		if isAttr(nd.A) {
+			p.op, p.a = fBoolAttr, b.Nodes[nd.A].A
+		} else if c, ok := constOf(nd.A); ok {
+			p.op, p.c = fConstTri, c
+		}
+	case ir.OpStartsWith, ir.OpEndsWith, ir.OpContains:
+		if c, ok := constOf(nd.B); ok && c.k == kStr && isAttr(nd.A) {
+			p.op, p.a, p.c = fStrAttr, b.Nodes[nd.A].A, c
+		}
+	case ir.OpEq, ir.OpNe, ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe:
+		x, y, op := nd.A, nd.B, nd.Op
+		if !isAttr(x) && isAttr(y) {
+			x, y, op = y, x, flip(op)
+		}
+		if c, ok := constOf(y); ok && isAttr(x) {
+			switch {
+			case c.k == kNum:
+				p.op = fCmpAttrN
+			case c.k == kStr:
+				p.op = fCmpAttrS
+			case c.k == kBool && (op == ir.OpEq || op == ir.OpNe):
+				p.op = fCmpAttrB
+			}
+			if p.op != pop(nd.Op) {
+				p.sub, p.a, p.c = op, b.Nodes[x].A, c
+			}
+		}
+	case ir.OpIn:
+		if c, ok := constOf(nd.B); ok && isAttr(nd.A) && c.k == kVals {
+			l := c.x.([]val)
+			strs := make([]string, 0, len(l))
+			for _, x := range l {
+				if x.k != kStr {
+					strs = nil
+					break
+				}
+				strs = append(strs, x.s)
+			}
+			if strs != nil && len(strs) > 0 {
+				p.op, p.a = fInAttrSet, b.Nodes[nd.A].A
+				if len(strs) > setThreshold {
+					p.set = make(map[string]struct{}, len(strs))
+					for _, s := range strs {
+						p.set[s] = struct{}{}
+					}
+				} else {
+					sort.Strings(strs)
+					p.strs = strs
+				}
+			}
+		}
+	}
+	e.nodes[i] = p
+	return nil
+}

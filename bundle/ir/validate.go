@@ -1,0 +1,723 @@
+package ir
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// opName returns the Go name of the operator ("OpAnd"), or "Op(N)".
+func opName(o Op) string {
+	switch o {
+	case OpInvalid:
+		return "OpInvalid"
+	case OpConst:
+		return "OpConst"
+	case OpAttr:
+		return "OpAttr"
+	case OpNow:
+		return "OpNow"
+	case OpNot:
+		return "OpNot"
+	case OpAnd:
+		return "OpAnd"
+	case OpOr:
+		return "OpOr"
+	case OpEq:
+		return "OpEq"
+	case OpNe:
+		return "OpNe"
+	case OpLt:
+		return "OpLt"
+	case OpLe:
+		return "OpLe"
+	case OpGt:
+		return "OpGt"
+	case OpGe:
+		return "OpGe"
+	case OpIn:
+		return "OpIn"
+	case OpStartsWith:
+		return "OpStartsWith"
+	case OpEndsWith:
+		return "OpEndsWith"
+	case OpContains:
+		return "OpContains"
+	case OpMatches:
+		return "OpMatches"
+	case OpSize:
+		return "OpSize"
+	case OpHas:
+		return "OpHas"
+	case OpSemver:
+		return "OpSemver"
+	case OpTimestamp:
+		return "OpTimestamp"
+	case OpInSegment:
+		return "OpInSegment"
+	case OpVariant:
+		return "OpVariant"
+	case OpList:
+		return "OpList"
+	case OpBool:
+		return "OpBool"
+	}
+	return "Op(" + strconv.Itoa(int(o)) + ")"
+}
+
+// isBoolOp reports whether o yields true/false/unknown (a condition).
+func isBoolOp(o Op) bool {
+	switch o {
+	case OpNot, OpAnd, OpOr, OpEq, OpNe, OpLt, OpLe, OpGt, OpGe, OpIn,
+		OpStartsWith, OpEndsWith, OpContains, OpMatches, OpHas, OpInSegment, OpBool:
+		return true
+	}
+	return false
+}
+
+// isValueOp reports whether o yields a value (or unknown).
+func isValueOp(o Op) bool {
+	switch o {
+	case OpConst, OpAttr, OpNow, OpSize, OpSemver, OpTimestamp, OpVariant, OpList:
+		return true
+	}
+	return false
+}
+
+// maxJSONDepth bounds the nesting of variant values.
+const maxJSONDepth = 64
+
+// Validate checks the bundle's structure so that code indexing its tables
+// can never go out of range or loop: every index is in range, every operand
+// has the kind its operator needs, node children precede their parents,
+// tables are sorted, splits are well formed, prerequisites (variant()) and
+// segment references are acyclic, and every variant value is valid JSON of
+// its flag's type. The error names the flag, segment or rule and the node.
+func (b *Bundle) Validate() error {
+	if err := b.validate(); err != nil {
+		return errors.New("validate bundle: " + err.Error())
+	}
+	return nil
+}
+
+type vErr struct{ msg string }
+
+func (e *vErr) Error() string { return e.msg }
+
+func errf(parts ...string) error { return &vErr{strings.Join(parts, "")} }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func (b *Bundle) validate() error {
+	if b.Audience != AudienceServer && b.Audience != AudienceClient {
+		return errf("invalid audience ", itoa(int(b.Audience)))
+	}
+	for i, c := range b.Consts {
+		if err := checkConst(c, true); err != nil {
+			return errf("const ", itoa(i), ": ", err.Error())
+		}
+	}
+	// Pass 1: each node on its own. bad[i] holds the first invalid node in
+	// i's subtree (or -1), so errors can be attributed to the flag or
+	// segment that uses the node.
+	n := len(b.Nodes)
+	nodeErr := make(map[int32]error)
+	bad := make([]int32, n)
+	hasRef := make([]bool, n)
+	for i := range b.Nodes {
+		bad[i] = -1
+		if err := b.checkNode(int32(i)); err != nil {
+			nodeErr[int32(i)] = err
+			bad[i] = int32(i)
+			continue
+		}
+		b.forChildren(int32(i), func(c int32) {
+			if bad[i] < 0 && bad[c] >= 0 {
+				bad[i] = bad[c]
+			}
+			if hasRef[c] {
+				hasRef[i] = true
+			}
+		})
+		switch b.Nodes[i].Op {
+		case OpInSegment, OpVariant:
+			hasRef[i] = true
+		}
+	}
+	root := func(what string, r int32) error {
+		if r < 0 || int(r) >= n {
+			return errf(what, ": root node ", itoa(int(r)), " out of range")
+		}
+		if !isBoolOp(b.Nodes[r].Op) {
+			return errf(what, ": node ", itoa(int(r)), ": root ", opName(b.Nodes[r].Op), " is not boolean")
+		}
+		if bad[r] >= 0 {
+			return errf(what, ": node ", itoa(int(bad[r])), ": ", nodeErr[bad[r]].Error())
+		}
+		return nil
+	}
+	for i, s := range b.Segments {
+		what := "segment " + strconv.Quote(s.Name)
+		if i > 0 && b.Segments[i-1].Name >= s.Name {
+			return errf(what, ": segments not sorted strictly by name")
+		}
+		if s.When != NoNode {
+			if err := root(what, s.When); err != nil {
+				return err
+			}
+		}
+		hasKeys := len(s.Keys) > 0 || len(s.KeyDigests) > 0
+		if s.KeyAttr != NoNode {
+			if s.KeyAttr < 0 || int(s.KeyAttr) >= len(b.Attributes) {
+				return errf(what, ": key attribute ", itoa(int(s.KeyAttr)), " out of range")
+			}
+		} else if hasKeys {
+			return errf(what, ": key list without key attribute")
+		}
+		if b.Audience == AudienceClient && len(s.Keys) > 0 {
+			return errf(what, ": raw keys in a client bundle")
+		}
+		for k := 1; k < len(s.Keys); k++ {
+			if s.Keys[k-1] >= s.Keys[k] {
+				return errf(what, ": keys not sorted strictly")
+			}
+		}
+		for k := 1; k < len(s.KeyDigests); k++ {
+			if string(s.KeyDigests[k-1][:]) >= string(s.KeyDigests[k][:]) {
+				return errf(what, ": key digests not sorted strictly")
+			}
+		}
+	}
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		what := "flag " + strconv.Quote(f.Key)
+		if f.Key == "" {
+			return errf("flag ", itoa(i), ": empty key")
+		}
+		if i > 0 && b.Flags[i-1].Key >= f.Key {
+			return errf(what, ": flags not sorted strictly by key")
+		}
+		if f.Type < TypeBoolean || f.Type > TypeObject {
+			return errf(what, ": invalid type ", itoa(int(f.Type)))
+		}
+		if len(f.Variants) == 0 {
+			return errf(what, ": no variants")
+		}
+		for k, v := range f.Variants {
+			if k > 0 && f.Variants[k-1].Name >= v.Name {
+				return errf(what, ": variants not sorted strictly by name")
+			}
+			if err := checkJSON(v.Value, f.Type); err != nil {
+				return errf(what, ": variant ", strconv.Quote(v.Name), ": ", err.Error())
+			}
+		}
+		nv := int32(len(f.Variants))
+		if f.DefaultVariant < 0 || f.DefaultVariant >= nv {
+			return errf(what, ": default variant ", itoa(int(f.DefaultVariant)), " out of range")
+		}
+		if f.OffVariant < 0 || f.OffVariant >= nv {
+			return errf(what, ": off variant ", itoa(int(f.OffVariant)), " out of range")
+		}
+		for r, rule := range f.Rules {
+			rw := what + " rule " + itoa(r+1)
+			if err := root(rw, rule.When); err != nil {
+				return err
+			}
+			if err := b.checkServe(rule.Serve, nv); err != nil {
+				return errf(rw, ": ", err.Error())
+			}
+		}
+		if err := b.checkServe(f.Default, nv); err != nil {
+			return errf(what, " default: ", err.Error())
+		}
+		for k, m := range f.Metadata {
+			if k > 0 && f.Metadata[k-1].Key >= m.Key {
+				return errf(what, ": metadata not sorted strictly by key")
+			}
+			switch m.Value.Kind {
+			case ConstBool, ConstString:
+			case ConstNum:
+				if math.IsNaN(m.Value.Num) || math.IsInf(m.Value.Num, 0) {
+					return errf(what, ": metadata ", strconv.Quote(m.Key), ": number not finite")
+				}
+			default:
+				return errf(what, ": metadata ", strconv.Quote(m.Key), ": value is not a string, number or boolean")
+			}
+		}
+	}
+	// Orphan invalid nodes (used by no condition) are still rejected.
+	for i := range b.Nodes {
+		if err := nodeErr[int32(i)]; err != nil {
+			return errf("node ", itoa(i), ": ", err.Error())
+		}
+	}
+	return b.checkCycles(hasRef)
+}
+
+func checkConst(c Const, top bool) error {
+	switch c.Kind {
+	case ConstNull, ConstBool, ConstString:
+	case ConstNum:
+		if math.IsNaN(c.Num) || math.IsInf(c.Num, 0) {
+			return errf("number not finite")
+		}
+	case ConstList:
+		if !top {
+			return errf("nested list")
+		}
+		for _, e := range c.List {
+			if e.Kind != ConstBool && e.Kind != ConstNum && e.Kind != ConstString {
+				return errf("list element is not a bool, number or string")
+			}
+			if err := checkConst(e, false); err != nil {
+				return err
+			}
+		}
+	default:
+		return errf("invalid kind ", itoa(int(c.Kind)))
+	}
+	return nil
+}
+
+// forChildren calls fn for each child node index of a node that passed
+// checkNode.
+func (b *Bundle) forChildren(i int32, fn func(int32)) {
+	nd := b.Nodes[i]
+	switch nd.Op {
+	case OpNot, OpSize, OpSemver, OpTimestamp, OpBool, OpMatches:
+		fn(nd.A)
+	case OpAnd, OpOr, OpEq, OpNe, OpLt, OpLe, OpGt, OpGe, OpIn, OpStartsWith, OpEndsWith, OpContains:
+		fn(nd.A)
+		fn(nd.B)
+	case OpList:
+		for _, a := range b.Args[nd.A : nd.A+nd.B] {
+			fn(a)
+		}
+	}
+}
+
+func (b *Bundle) checkNode(i int32) error {
+	nd := b.Nodes[i]
+	child := func(c int32, boolean bool) error {
+		if c < 0 || c >= i {
+			return errf("operand ", itoa(int(c)), " of ", opName(nd.Op), " is not an earlier node")
+		}
+		op := b.Nodes[c].Op
+		if boolean && !isBoolOp(op) {
+			return errf("operand of ", opName(nd.Op), " is not boolean")
+		}
+		if !boolean && !isValueOp(op) {
+			return errf("operand of ", opName(nd.Op), " is not a value")
+		}
+		return nil
+	}
+	idx := func(x int32, n int, what string) error {
+		if x < 0 || int(x) >= n {
+			return errf(opName(nd.Op), ": ", what, " index ", itoa(int(x)), " out of range")
+		}
+		return nil
+	}
+	switch nd.Op {
+	case OpConst:
+		return idx(nd.A, len(b.Consts), "const")
+	case OpAttr, OpHas:
+		return idx(nd.A, len(b.Attributes), "attribute")
+	case OpNow:
+		return nil
+	case OpNot:
+		return child(nd.A, true)
+	case OpAnd, OpOr:
+		if err := child(nd.A, true); err != nil {
+			return err
+		}
+		return child(nd.B, true)
+	case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe, OpStartsWith, OpEndsWith, OpContains:
+		if err := child(nd.A, false); err != nil {
+			return err
+		}
+		return child(nd.B, false)
+	case OpIn:
+		if err := child(nd.A, false); err != nil {
+			return err
+		}
+		if err := child(nd.B, false); err != nil {
+			return err
+		}
+		r := b.Nodes[nd.B]
+		if r.Op == OpConst && b.Consts[r.A].Kind != ConstList {
+			return errf("right operand of OpIn is a constant that is not a list")
+		}
+		return nil
+	case OpMatches:
+		if err := child(nd.A, false); err != nil {
+			return err
+		}
+		if err := idx(nd.B, len(b.Consts), "pattern const"); err != nil {
+			return err
+		}
+		if b.Consts[nd.B].Kind != ConstString {
+			return errf("pattern of OpMatches is not a string constant")
+		}
+		return nil
+	case OpSize, OpSemver, OpTimestamp, OpBool:
+		return child(nd.A, false)
+	case OpInSegment:
+		return idx(nd.A, len(b.Segments), "segment")
+	case OpVariant:
+		return idx(nd.A, len(b.Flags), "flag")
+	case OpList:
+		if nd.A < 0 || nd.B < 0 || int64(nd.A)+int64(nd.B) > int64(len(b.Args)) {
+			return errf("OpList: args ", itoa(int(nd.A)), "+", itoa(int(nd.B)), " out of range")
+		}
+		for _, a := range b.Args[nd.A : nd.A+nd.B] {
+			if err := child(a, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errf("invalid op ", itoa(int(nd.Op)))
+}
+
+func (b *Bundle) checkServe(s Serve, nv int32) error {
+	if len(s.Split) == 0 {
+		if s.Variant < 0 || s.Variant >= nv {
+			return errf("variant ", itoa(int(s.Variant)), " out of range")
+		}
+		if s.BucketBy != NoNode && (s.BucketBy < 0 || int(s.BucketBy) >= len(b.Attributes)) {
+			return errf("bucketBy attribute ", itoa(int(s.BucketBy)), " out of range")
+		}
+		return nil
+	}
+	if s.Variant != NoNode {
+		return errf("both a variant and a split")
+	}
+	if s.BucketBy < 0 || int(s.BucketBy) >= len(b.Attributes) {
+		return errf("bucketBy attribute ", itoa(int(s.BucketBy)), " out of range")
+	}
+	var sum uint64
+	for _, w := range s.Split {
+		if w.Variant < 0 || w.Variant >= nv {
+			return errf("split variant ", itoa(int(w.Variant)), " out of range")
+		}
+		sum += uint64(w.Weight)
+	}
+	if sum == 0 {
+		return errf("split weights sum to 0")
+	}
+	if sum > math.MaxUint32 {
+		return errf("split weights sum over 2^32-1")
+	}
+	return nil
+}
+
+// checkCycles rejects cycles among flags (through variant()) and segments
+// (through inSegment()), including flag -> segment -> flag.
+func (b *Bundle) checkCycles(hasRef []bool) error {
+	nf := len(b.Flags)
+	// Vertices: flags 0..nf-1, segments nf.. .
+	total := nf + len(b.Segments)
+	edges := make([][]int32, total)
+	seen := make([]int32, len(b.Nodes)) // epoch marks
+	epoch := int32(0)
+	var stack []int32
+	collect := func(v int, r int32) {
+		if r < 0 || !hasRef[r] {
+			return
+		}
+		stack = append(stack[:0], r)
+		for len(stack) > 0 {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[x] == epoch || !hasRef[x] {
+				continue
+			}
+			seen[x] = epoch
+			switch nd := b.Nodes[x]; nd.Op {
+			case OpInSegment:
+				edges[v] = append(edges[v], int32(nf)+nd.A)
+			case OpVariant:
+				edges[v] = append(edges[v], nd.A)
+			default:
+				b.forChildren(x, func(c int32) { stack = append(stack, c) })
+			}
+		}
+	}
+	for i := range b.Flags {
+		epoch++
+		for _, r := range b.Flags[i].Rules {
+			collect(i, r.When)
+		}
+	}
+	for i, s := range b.Segments {
+		epoch++
+		collect(nf+i, s.When)
+	}
+	name := func(v int32) string {
+		if int(v) < nf {
+			return "flag " + strconv.Quote(b.Flags[v].Key)
+		}
+		return "segment " + strconv.Quote(b.Segments[int(v)-nf].Name)
+	}
+	// Iterative DFS with colors: 0 white, 1 on stack, 2 done.
+	color := make([]uint8, total)
+	type frame struct {
+		v    int32
+		next int
+	}
+	var dfs []frame
+	for s := 0; s < total; s++ {
+		if color[s] != 0 {
+			continue
+		}
+		dfs = append(dfs[:0], frame{v: int32(s)})
+		color[s] = 1
+		for len(dfs) > 0 {
+			top := &dfs[len(dfs)-1]
+			if top.next == len(edges[top.v]) {
+				color[top.v] = 2
+				dfs = dfs[:len(dfs)-1]
+				continue
+			}
+			w := edges[top.v][top.next]
+			top.next++
+			switch color[w] {
+			case 1:
+				return errf(name(top.v), ": reference cycle through ", name(w))
+			case 0:
+				color[w] = 1
+				dfs = append(dfs, frame{v: w})
+			}
+		}
+	}
+	return nil
+}
+
+// checkJSON checks that data is exactly one valid JSON value of the flag
+// type: true/false, a string, a finite number, or an object or array.
+func checkJSON(data []byte, t FlagType) error {
+	p := jsonCheck{data: data}
+	p.ws()
+	if p.i >= len(p.data) {
+		return errf("empty JSON value")
+	}
+	first := p.data[p.i]
+	if err := p.value(0); err != nil {
+		return err
+	}
+	p.ws()
+	if p.i != len(p.data) {
+		return errf("JSON: trailing data at offset ", itoa(p.i))
+	}
+	ok := false
+	switch t {
+	case TypeBoolean:
+		ok = first == 't' || first == 'f'
+	case TypeString:
+		ok = first == '"'
+	case TypeNumber:
+		ok = first == '-' || (first >= '0' && first <= '9')
+	case TypeObject:
+		ok = first == '{' || first == '['
+	}
+	if !ok {
+		return errf("value is not a JSON ", t.String())
+	}
+	return nil
+}
+
+type jsonCheck struct {
+	data []byte
+	i    int
+}
+
+func (p *jsonCheck) ws() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonCheck) fail(what string) error {
+	return errf("JSON: ", what, " at offset ", itoa(p.i))
+}
+
+func (p *jsonCheck) lit(s string) error {
+	if len(p.data)-p.i < len(s) || string(p.data[p.i:p.i+len(s)]) != s {
+		return p.fail("invalid literal")
+	}
+	p.i += len(s)
+	return nil
+}
+
+func (p *jsonCheck) value(depth int) error {
+	if depth > maxJSONDepth {
+		return p.fail("nesting too deep")
+	}
+	p.ws()
+	if p.i >= len(p.data) {
+		return p.fail("unexpected end")
+	}
+	switch c := p.data[p.i]; {
+	case c == '{':
+		p.i++
+		p.ws()
+		if p.i < len(p.data) && p.data[p.i] == '}' {
+			p.i++
+			return nil
+		}
+		for {
+			p.ws()
+			if p.i >= len(p.data) || p.data[p.i] != '"' {
+				return p.fail("expected object key")
+			}
+			if err := p.str(); err != nil {
+				return err
+			}
+			p.ws()
+			if p.i >= len(p.data) || p.data[p.i] != ':' {
+				return p.fail("expected ':'")
+			}
+			p.i++
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+			p.ws()
+			if p.i >= len(p.data) {
+				return p.fail("unexpected end")
+			}
+			if p.data[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.data[p.i] == '}' {
+				p.i++
+				return nil
+			}
+			return p.fail("expected ',' or '}'")
+		}
+	case c == '[':
+		p.i++
+		p.ws()
+		if p.i < len(p.data) && p.data[p.i] == ']' {
+			p.i++
+			return nil
+		}
+		for {
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+			p.ws()
+			if p.i >= len(p.data) {
+				return p.fail("unexpected end")
+			}
+			if p.data[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.data[p.i] == ']' {
+				p.i++
+				return nil
+			}
+			return p.fail("expected ',' or ']'")
+		}
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return p.lit("true")
+	case c == 'f':
+		return p.lit("false")
+	case c == 'n':
+		return p.lit("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.num()
+	}
+	return p.fail("unexpected character")
+}
+
+func (p *jsonCheck) str() error {
+	p.i++ // opening quote
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return nil
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.data) {
+				return p.fail("unexpected end in string")
+			}
+			switch p.data[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				if len(p.data)-p.i < 5 {
+					return p.fail("short \\u escape")
+				}
+				for _, h := range p.data[p.i+1 : p.i+5] {
+					if !isHex(h) {
+						return p.fail("invalid \\u escape")
+					}
+				}
+				p.i += 5
+			default:
+				return p.fail("invalid escape")
+			}
+		case c < 0x20:
+			return p.fail("control character in string")
+		default:
+			p.i++
+		}
+	}
+	return p.fail("unterminated string")
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func (p *jsonCheck) num() error {
+	start := p.i
+	if p.data[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	if n := digits(); n == 0 {
+		return p.fail("invalid number")
+	} else if n > 1 && p.data[intStart] == '0' {
+		return p.fail("leading zero in number")
+	}
+	if p.i < len(p.data) && p.data[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return p.fail("invalid number fraction")
+		}
+	}
+	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.data) && (p.data[p.i] == '+' || p.data[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return p.fail("invalid number exponent")
+		}
+	}
+	if _, err := strconv.ParseFloat(string(p.data[start:p.i]), 64); err != nil {
+		return p.fail("number out of range")
+	}
+	return nil
+}
