@@ -1,0 +1,197 @@
+package compile
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// lintNow is the fixed "today" of the tests (expiry checks).
+var lintNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func loadExamples(t *testing.T) *config.Document {
+	t.Helper()
+	doc, ds := config.Load(filepath.Join("..", "..", "examples", "shop"))
+	if len(ds) != 0 {
+		t.Fatalf("examples do not load cleanly:\n%s", ds.Error())
+	}
+	return doc
+}
+
+// TestExamples lints the example directory and builds every environment
+// for both audiences, checking each bundle against the IR validator, the
+// engine's loader and its golden dump.
+func TestExamples(t *testing.T) {
+	doc := loadExamples(t)
+	if ds := Lint(doc, LintOptions{Strict: true, Now: lintNow}); len(ds) != 0 {
+		t.Fatalf("lint on the examples:\n%s", ds.Error())
+	}
+	for _, env := range doc.Environments {
+		for _, aud := range []ir.Audience{ir.AudienceServer, ir.AudienceClient} {
+			name := env.Name + "." + aud.String()
+			t.Run(name, func(t *testing.T) {
+				b, ds := Build(doc, env.Name, aud)
+				if ds.HasErrors() || b == nil {
+					t.Fatalf("build: %s", ds.Error())
+				}
+				if err := b.Validate(); err != nil {
+					t.Fatalf("bundle does not validate: %v", err)
+				}
+				if _, err := eval.Load(b, 1); err != nil {
+					t.Fatalf("engine refuses bundle: %v", err)
+				}
+				again, _ := Build(doc, env.Name, aud)
+				if !reflect.DeepEqual(b, again) {
+					t.Errorf("building twice gave different bundles")
+				}
+				checkGolden(t, filepath.Join("testdata", name+".golden"), dump(b))
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test ./publisher/compile -update): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the build (review, then regenerate with -update):\n--- got\n%s", path, got)
+	}
+}
+
+// TestBuildSemantics checks the compiler's mapping of config to IR on the
+// examples: ordering, statuses, defaults, client filtering and hashing.
+func TestBuildSemantics(t *testing.T) {
+	doc := loadExamples(t)
+	srv, ds := Build(doc, "production", ir.AudienceServer)
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	byKey := map[string]*ir.Flag{}
+	var keys []string
+	for i := range srv.Flags {
+		byKey[srv.Flags[i].Key] = &srv.Flags[i]
+		keys = append(keys, srv.Flags[i].Key)
+	}
+	if want := "checkout-button-color express-shipping homepage-banner new-checkout payment-retry-limit referral-program search-ranking"; strings.Join(keys, " ") != want {
+		t.Errorf("server flags = %v, want %s (sorted, archived left out)", keys, want)
+	}
+	if f := byKey["referral-program"]; f.Enabled {
+		t.Errorf("draft flag enabled")
+	}
+	if f := byKey["express-shipping"]; f.Enabled || f.Rules[0].ID != "rule-1" {
+		t.Errorf("express-shipping: enabled=%v rule id %q", f.Enabled, f.Rules[0].ID)
+	}
+	nc := byKey["new-checkout"]
+	if nc.Salt != "new-checkout" || nc.Variants[0].Name != "off" || string(nc.Variants[1].Value) != "true" || nc.Variants[nc.OffVariant].Name != "off" {
+		t.Errorf("new-checkout variants/salt/off = %+v", nc)
+	}
+	if got := srv.Attributes[nc.Rules[2].Serve.BucketBy]; got != "accountId" {
+		t.Errorf("bucketBy = %q", got)
+	}
+	if got := srv.Attributes[nc.Default.BucketBy]; got != "targetingKey" || len(nc.Default.Split) != 2 {
+		t.Errorf("default split bucketBy = %q split %v", got, nc.Default.Split)
+	}
+	if len(nc.Metadata) != 2 || nc.Metadata[0].Key != "description" || nc.Metadata[1].Value.Str != "payments" {
+		t.Errorf("metadata = %+v", nc.Metadata)
+	}
+	if f := byKey["search-ranking"]; f.Enabled != true {
+		t.Errorf("search-ranking disabled in production")
+	}
+	// Not listed in staging -> disabled there.
+	stg, _ := Build(doc, "staging", ir.AudienceServer)
+	for _, f := range stg.Flags {
+		if f.Key == "payment-retry-limit" && f.Enabled {
+			t.Errorf("flag without a staging block enabled in staging")
+		}
+	}
+
+	cli, ds := Build(doc, "production", ir.AudienceClient)
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	var ckeys, segs []string
+	for _, f := range cli.Flags {
+		ckeys = append(ckeys, f.Key)
+		if len(f.Metadata) != 0 {
+			t.Errorf("client flag %s carries metadata", f.Key)
+		}
+	}
+	for _, s := range cli.Segments {
+		segs = append(segs, s.Name)
+		if len(s.Keys) != 0 {
+			t.Errorf("client segment %s carries raw keys", s.Name)
+		}
+		if s.Name == "vip-accounts" {
+			salt := KeySalt("shop", "production", "vip-accounts")
+			d := KeyDigest(salt, "acct-1002")
+			found := false
+			for _, k := range s.KeyDigests {
+				found = found || k == d
+			}
+			if !found || string(s.KeySalt) != string(salt) || len(s.KeyDigests) != 3 {
+				t.Errorf("vip-accounts digests/salt wrong")
+			}
+		}
+	}
+	if want := "checkout-button-color express-shipping homepage-banner new-checkout"; strings.Join(ckeys, " ") != want {
+		t.Errorf("client flags = %v, want %s", ckeys, want)
+	}
+	if want := "eu-shoppers internal-staff modern-mobile vip-accounts"; strings.Join(segs, " ") != want {
+		t.Errorf("client segments = %v, want %s (only those used)", segs, want)
+	}
+	if string(KeySalt("shop", "staging", "vip-accounts")) == string(KeySalt("shop", "production", "vip-accounts")) {
+		t.Errorf("key salt does not depend on the environment")
+	}
+}
+
+// TestBuildEvaluates runs compiled example bundles through the engine.
+func TestBuildEvaluates(t *testing.T) {
+	doc := loadExamples(t)
+	b, _ := Build(doc, "production", ir.AudienceClient)
+	e, err := eval.Load(b, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Evaluate("new-checkout", eval.Context{"targetingKey": "u1", "email": "ann@example.com"}, lintNow)
+	if r.Value != true || r.RuleID != "staff" {
+		t.Errorf("staff new-checkout = %+v", r)
+	}
+	r = e.Evaluate("new-checkout", eval.Context{"targetingKey": "u1", "accountId": "acct-2040"}, lintNow)
+	if r.Value != true || r.RuleID != "vip" {
+		t.Errorf("vip (hashed keys) new-checkout = %+v", r)
+	}
+	r = e.Evaluate("express-shipping", eval.Context{"targetingKey": "u1"}, lintNow)
+	if r.Value != false || r.Reason != eval.ReasonDisabled {
+		t.Errorf("disabled express-shipping = %+v", r)
+	}
+}
+
+func TestBuildRejectsUnknownEnvironment(t *testing.T) {
+	doc := loadExamples(t)
+	b, ds := Build(doc, "prodution", ir.AudienceServer)
+	if b != nil || !strings.Contains(ds.Error(), `environment "prodution" is not declared`) || !strings.Contains(ds.Error(), `did you mean "production"?`) {
+		t.Errorf("got bundle %v, diagnostics %s", b != nil, ds.Error())
+	}
+}
