@@ -322,7 +322,13 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	}
 	if err := p.Blob.Put(ctx, PointerKey(h.Project, h.Environment), append(ptrJSON, '\n'), cond); err != nil {
 		if errors.Is(err, blob.ErrPreconditionFailed) {
-			return nil, p.conflict(ctx, h, h.Next)
+			// Our own claim on h.Next stays behind unpublished (Head skips
+			// it once stale); report what is live now.
+			ce := &ConflictError{Version: h.Next}
+			if ptr, _, err := p.ReadPointer(ctx, h.Project, h.Environment); err == nil {
+				ce.Version = ptr.Version
+			}
+			return nil, ce
 		}
 		return nil, fmt.Errorf("publish: write pointer: %w", err)
 	}

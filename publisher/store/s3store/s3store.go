@@ -134,7 +134,12 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, cond blob.Cond
 		in.IfMatch = aws.String(cond.IfMatch)
 	}
 	if _, err := s.api.PutObject(ctx, in); err != nil {
-		return fmt.Errorf("put object %s: %w", key, mapError(err))
+		err = mapError(err)
+		if cond.IfMatch != "" && errors.Is(err, blob.ErrNotFound) {
+			// S3 answers If-Match on a missing object with 404 NoSuchKey.
+			err = fmt.Errorf("%w: object absent: %v", blob.ErrPreconditionFailed, err)
+		}
+		return fmt.Errorf("put object %s: %w", key, err)
 	}
 	return nil
 }
