@@ -354,7 +354,7 @@ func TestDifferentialCEL(t *testing.T) {
 		time.Date(2025, 6, 15, 10, 30, 0, 500_000_000, time.UTC),
 		time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
-	const exprs, contexts = 1200, 12
+	const exprs, contexts = 3000, 12
 	r := rand.New(rand.NewPCG(20261121, 1))
 	var matched, checked int
 	for i := 0; i < exprs; i++ {
