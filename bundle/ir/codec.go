@@ -566,6 +566,7 @@ type decDecoder struct {
 
 	big  string // the string table's bytes
 	off  []int  // entry i is big[off[i]:off[i+1]]
+	nstr int    // entries in the table
 	used []uint64
 	blob []byte // big as bytes, made on first Variant.Value
 
@@ -580,22 +581,22 @@ type decDecoder struct {
 	aConsts   []Const
 }
 
-// fail records the first error, at the current offset.
+// fail records the first error, at the current offset, and empties the
+// input so that every later read returns zero (and tag reads end records)
+// without each read checking d.err.
 func (d *decDecoder) fail(sentinel error, msg string) {
 	if d.err == nil {
 		d.err = &codecError{ctx: "offset " + strconv.Itoa(d.pos) + ": " + msg, err: sentinel}
+		d.data, d.pos = d.data[:0], 0
 	}
 }
 
+// uvarint is the inlined fast path of one-byte varints.
 func (d *decDecoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	if d.pos < len(d.data) {
-		if b := d.data[d.pos]; b < 0x80 {
-			d.pos++
-			return uint64(b)
-		}
+	if d.pos < len(d.data) && d.data[d.pos] < 0x80 {
+		b := d.data[d.pos]
+		d.pos++
+		return uint64(b)
 	}
 	return d.uvarintSlow()
 }
@@ -630,10 +631,18 @@ func (d *decDecoder) uvarintSlow() uint64 {
 	}
 }
 
+// int32v reads a zigzag int32. (The one-byte varint case is written out
+// here and in tag and strIndex: each is one call on the hot path instead of
+// nested calls, which Go's inliner would not flatten.)
 func (d *decDecoder) int32v() int32 {
-	u := d.uvarint()
+	var u uint64
+	if p := d.pos; p < len(d.data) && d.data[p] < 0x80 {
+		u = uint64(d.data[p])
+		d.pos = p + 1
+	} else {
+		u = d.uvarintSlow()
+	}
 	if u > math.MaxUint32 {
-		d.pos--
 		d.fail(ErrMalformed, "integer overflows 32 bits")
 		return 0
 	}
@@ -697,39 +706,57 @@ func (d *decDecoder) count(max int, total *int, minSize int, what string, nonZer
 // tag reads the next field tag of a record; 0 ends the record (and is
 // returned on error). Tags must ascend strictly and be at most maxTag.
 func (d *decDecoder) tag(last *uint64, maxTag uint64) uint64 {
-	at := d.pos
-	t := d.uvarint()
+	var t uint64
+	if p := d.pos; p < len(d.data) && d.data[p] < 0x80 {
+		t = uint64(d.data[p])
+		d.pos = p + 1
+	} else {
+		t = d.uvarintSlow()
+	}
+	if t > *last && t <= maxTag {
+		*last = t
+		return t
+	}
+	return d.tagSlow(t, last, maxTag)
+}
+
+func (d *decDecoder) tagSlow(t uint64, last *uint64, maxTag uint64) uint64 {
 	if d.err != nil || t == 0 {
 		return 0
 	}
 	if t <= *last {
-		d.pos = at
 		d.fail(ErrMalformed, "field tag "+strconv.FormatUint(t, 10)+" after tag "+strconv.FormatUint(*last, 10)+" (tags must strictly ascend)")
 		return 0
 	}
 	if t > maxTag {
-		d.pos = at
 		d.fail(ErrUnknownField, "field tag "+strconv.FormatUint(t, 10))
 		return 0
 	}
-	*last = t
-	return t
+	return 0
 }
 
+// strIndex reads a string table index and marks the entry used.
 func (d *decDecoder) strIndex() int {
-	at := d.pos
-	u := d.uvarint()
-	if d.err != nil {
-		return -1
+	var u uint64
+	if p := d.pos; p < len(d.data) && d.data[p] < 0x80 {
+		u = uint64(d.data[p])
+		d.pos = p + 1
+	} else {
+		u = d.uvarintSlow()
 	}
-	if u >= uint64(len(d.off)-1) {
-		d.pos = at
+	if u < uint64(d.nstr) {
+		i := int(u)
+		d.used[i>>6] |= 1 << (uint(i) & 63)
+		return i
+	}
+	return d.strIndexBad(u)
+}
+
+func (d *decDecoder) strIndexBad(u uint64) int {
+	if d.err == nil {
 		d.fail(ErrMalformed, "string index "+strconv.FormatUint(u, 10)+" out of range")
-		return -1
 	}
-	i := int(u)
-	d.used[i>>6] |= 1 << (uint(i) & 63)
-	return i
+	return -1
 }
 
 func (d *decDecoder) str() string {
@@ -742,11 +769,15 @@ func (d *decDecoder) str() string {
 
 // strField reads the string of a present field, which must not be empty.
 func (d *decDecoder) strField() string {
-	s := d.str()
-	if s == "" {
+	i := d.strIndex()
+	if i < 0 {
+		return ""
+	}
+	a, b := d.off[i], d.off[i+1]
+	if a == b {
 		d.fail(ErrMalformed, "explicit empty string (empty fields are omitted)")
 	}
-	return s
+	return d.big[a:b]
 }
 
 func (d *decDecoder) bytesField() []byte {
@@ -812,6 +843,7 @@ func (d *decDecoder) stringTable() {
 		return
 	}
 	d.off = make([]int, n+1)
+	d.nstr = n
 	d.used = make([]uint64, (n+63)/64)
 	sum := 0
 	for i := 0; i < n; i++ {
