@@ -6,6 +6,7 @@ package ir
 import (
 	"errors"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"unicode/utf8"
@@ -105,57 +106,67 @@ func (l Limits) codecWithDefaults() Limits {
 	return l
 }
 
-// Record field tags (see docs/ir-encoding.md). Tag 0 ends a record.
+// Record field presence bits (see docs/ir-encoding.md): field n of a
+// record (numbered from 1) is bit n-1 of the record's leading mask, and
+// codecXxxAll has every field the record defines.
 const (
-	codecBundleProject     = 1
-	codecBundleEnvironment = 2
-	codecBundleAudience    = 3
-	codecBundleAttributes  = 4
-	codecBundleConsts      = 5
-	codecBundleNodes       = 6
-	codecBundleArgs        = 7
-	codecBundleSegments    = 8
-	codecBundleFlags       = 9
-	codecBundleMaxTag      = 9
+	codecBundleProject     = 1 << 0
+	codecBundleEnvironment = 1 << 1
+	codecBundleAudience    = 1 << 2
+	codecBundleAttributes  = 1 << 3
+	codecBundleConsts      = 1 << 4
+	codecBundleNodes       = 1 << 5
+	codecBundleArgs        = 1 << 6
+	codecBundleSegments    = 1 << 7
+	codecBundleFlags       = 1 << 8
+	codecBundleAll         = 1<<9 - 1
 
-	codecSegName       = 1
-	codecSegWhen       = 2
-	codecSegKeyAttr    = 3
-	codecSegKeys       = 4
-	codecSegKeySalt    = 5
-	codecSegKeyDigests = 6
-	codecSegMaxTag     = 6
+	codecSegName       = 1 << 0
+	codecSegWhen       = 1 << 1
+	codecSegKeyAttr    = 1 << 2
+	codecSegKeys       = 1 << 3
+	codecSegKeySalt    = 1 << 4
+	codecSegKeyDigests = 1 << 5
+	codecSegAll        = 1<<6 - 1
 
-	codecFlagKey            = 1
-	codecFlagType           = 2
-	codecFlagVariants       = 3
-	codecFlagEnabled        = 4
-	codecFlagDefaultVariant = 5
-	codecFlagOffVariant     = 6
-	codecFlagRules          = 7
-	codecFlagDefault        = 8
-	codecFlagSalt           = 9
-	codecFlagMetadata       = 10
-	codecFlagMaxTag         = 10
+	codecFlagKey            = 1 << 0
+	codecFlagType           = 1 << 1
+	codecFlagVariants       = 1 << 2
+	codecFlagEnabled        = 1 << 3
+	codecFlagDefaultVariant = 1 << 4
+	codecFlagOffVariant     = 1 << 5
+	codecFlagRules          = 1 << 6
+	codecFlagDefault        = 1 << 7
+	codecFlagSalt           = 1 << 8
+	codecFlagMetadata       = 1 << 9
+	codecFlagAll            = 1<<10 - 1
 
-	codecVariantName   = 1
-	codecVariantValue  = 2
-	codecVariantMaxTag = 2
+	codecVariantName  = 1 << 0
+	codecVariantValue = 1 << 1
+	codecVariantAll   = 1<<2 - 1
 
-	codecRuleID     = 1
-	codecRuleWhen   = 2
-	codecRuleServe  = 3
-	codecRuleMaxTag = 3
+	codecRuleID    = 1 << 0
+	codecRuleWhen  = 1 << 1
+	codecRuleServe = 1 << 2
+	codecRuleAll   = 1<<3 - 1
 
-	codecServeVariant  = 1
-	codecServeSplit    = 2
-	codecServeBucketBy = 3
-	codecServeMaxTag   = 3
+	codecServeVariant  = 1 << 0
+	codecServeSplit    = 1 << 1
+	codecServeBucketBy = 1 << 2
+	codecServeAll      = 1<<3 - 1
 
-	codecMetaKey    = 1
-	codecMetaValue  = 2
-	codecMetaMaxTag = 2
+	codecMetaKey   = 1 << 0
+	codecMetaValue = 1 << 1
+	codecMetaAll   = 1<<2 - 1
 )
+
+// codecIf returns bit when cond holds, else 0.
+func codecIf(cond bool, bit uint64) uint64 {
+	if cond {
+		return bit
+	}
+	return 0
+}
 
 // codecError adds context to a wrapped sentinel.
 type codecError struct {
@@ -266,47 +277,42 @@ func (e *codecEncoder) str(s string) {
 	e.uvarint(uint64(e.strs[s]))
 }
 
-// Field writers: each omits a zero value.
-
-func (e *codecEncoder) fStr(tag uint64, s string) {
-	if s != "" {
-		e.uvarint(tag)
+func (e *codecEncoder) strList(ss []string) {
+	e.uvarint(uint64(len(ss)))
+	for _, s := range ss {
 		e.str(s)
 	}
 }
 
-func (e *codecEncoder) fInt32(tag uint64, v int32) {
-	if v != 0 {
-		e.uvarint(tag)
-		e.int32v(v)
-	}
-}
-
-func (e *codecEncoder) fStrs(tag uint64, ss []string) {
-	if len(ss) != 0 {
-		e.uvarint(tag)
-		e.uvarint(uint64(len(ss)))
-		for _, s := range ss {
-			e.str(s)
-		}
-	}
-}
-
 func (e *codecEncoder) bundle(b *Bundle) {
-	e.fStr(codecBundleProject, b.Project)
-	e.fStr(codecBundleEnvironment, b.Environment)
 	if b.Audience != AudienceServer && b.Audience != AudienceClient {
 		e.fail("unknown audience " + strconv.Itoa(int(b.Audience)))
 		return
 	}
-	e.uvarint(codecBundleAudience)
+	m := codecIf(b.Project != "", codecBundleProject) |
+		codecIf(b.Environment != "", codecBundleEnvironment) |
+		codecBundleAudience |
+		codecIf(len(b.Attributes) != 0, codecBundleAttributes) |
+		codecIf(len(b.Consts) != 0, codecBundleConsts) |
+		codecIf(len(b.Nodes) != 0, codecBundleNodes) |
+		codecIf(len(b.Args) != 0, codecBundleArgs) |
+		codecIf(len(b.Segments) != 0, codecBundleSegments) |
+		codecIf(len(b.Flags) != 0, codecBundleFlags)
+	e.uvarint(m)
+	if m&codecBundleProject != 0 {
+		e.str(b.Project)
+	}
+	if m&codecBundleEnvironment != 0 {
+		e.str(b.Environment)
+	}
 	e.uvarint(uint64(b.Audience))
-	e.fStrs(codecBundleAttributes, b.Attributes)
+	if m&codecBundleAttributes != 0 {
+		e.strList(b.Attributes)
+	}
 	if e.err != nil {
 		return
 	}
-	if len(b.Consts) != 0 {
-		e.uvarint(codecBundleConsts)
+	if m&codecBundleConsts != 0 {
 		e.uvarint(uint64(len(b.Consts)))
 		for i := range b.Consts {
 			e.constv(&b.Consts[i], true)
@@ -316,8 +322,7 @@ func (e *codecEncoder) bundle(b *Bundle) {
 			}
 		}
 	}
-	if len(b.Nodes) != 0 {
-		e.uvarint(codecBundleNodes)
+	if m&codecBundleNodes != 0 {
 		e.uvarint(uint64(len(b.Nodes)))
 		for i, n := range b.Nodes {
 			if int(n.Op) >= NumOps {
@@ -329,15 +334,13 @@ func (e *codecEncoder) bundle(b *Bundle) {
 			e.int32v(n.B)
 		}
 	}
-	if len(b.Args) != 0 {
-		e.uvarint(codecBundleArgs)
+	if m&codecBundleArgs != 0 {
 		e.uvarint(uint64(len(b.Args)))
 		for _, a := range b.Args {
 			e.int32v(a)
 		}
 	}
-	if len(b.Segments) != 0 {
-		e.uvarint(codecBundleSegments)
+	if m&codecBundleSegments != 0 {
 		e.uvarint(uint64(len(b.Segments)))
 		for i := range b.Segments {
 			e.segment(&b.Segments[i])
@@ -347,8 +350,7 @@ func (e *codecEncoder) bundle(b *Bundle) {
 			}
 		}
 	}
-	if len(b.Flags) != 0 {
-		e.uvarint(codecBundleFlags)
+	if m&codecBundleFlags != 0 {
 		e.uvarint(uint64(len(b.Flags)))
 		for i := range b.Flags {
 			e.flag(&b.Flags[i])
@@ -358,7 +360,6 @@ func (e *codecEncoder) bundle(b *Bundle) {
 			}
 		}
 	}
-	e.uvarint(0)
 }
 
 // constv writes a constant: its kind, then the kind's payload.
@@ -419,93 +420,126 @@ func (e *codecEncoder) constv(c *Const, top bool) {
 }
 
 func (e *codecEncoder) segment(s *Segment) {
-	e.fStr(codecSegName, s.Name)
-	e.fInt32(codecSegWhen, s.When)
-	e.fInt32(codecSegKeyAttr, s.KeyAttr)
-	e.fStrs(codecSegKeys, s.Keys)
-	if len(s.KeySalt) != 0 {
-		e.uvarint(codecSegKeySalt)
+	m := codecIf(s.Name != "", codecSegName) |
+		codecIf(s.When != 0, codecSegWhen) |
+		codecIf(s.KeyAttr != 0, codecSegKeyAttr) |
+		codecIf(len(s.Keys) != 0, codecSegKeys) |
+		codecIf(len(s.KeySalt) != 0, codecSegKeySalt) |
+		codecIf(len(s.KeyDigests) != 0, codecSegKeyDigests)
+	e.uvarint(m)
+	if m&codecSegName != 0 {
+		e.str(s.Name)
+	}
+	if m&codecSegWhen != 0 {
+		e.int32v(s.When)
+	}
+	if m&codecSegKeyAttr != 0 {
+		e.int32v(s.KeyAttr)
+	}
+	if m&codecSegKeys != 0 {
+		e.strList(s.Keys)
+	}
+	if m&codecSegKeySalt != 0 {
 		e.uvarint(uint64(len(s.KeySalt)))
 		e.buf = append(e.buf, s.KeySalt...)
 	}
-	if len(s.KeyDigests) != 0 {
-		e.uvarint(codecSegKeyDigests)
+	if m&codecSegKeyDigests != 0 {
 		e.uvarint(uint64(len(s.KeyDigests)))
 		for i := range s.KeyDigests {
 			e.buf = append(e.buf, s.KeyDigests[i][:]...)
 		}
 	}
-	e.uvarint(0)
 }
 
 func (e *codecEncoder) flag(f *Flag) {
-	e.fStr(codecFlagKey, f.Key)
 	if f.Type < TypeBoolean || f.Type > TypeObject {
 		e.fail("unknown flag type " + strconv.Itoa(int(f.Type)))
 		return
 	}
-	e.uvarint(codecFlagType)
+	m := codecIf(f.Key != "", codecFlagKey) |
+		codecFlagType |
+		codecIf(len(f.Variants) != 0, codecFlagVariants) |
+		codecIf(f.Enabled, codecFlagEnabled) |
+		codecIf(f.DefaultVariant != 0, codecFlagDefaultVariant) |
+		codecIf(f.OffVariant != 0, codecFlagOffVariant) |
+		codecIf(len(f.Rules) != 0, codecFlagRules) |
+		codecIf(!codecServeZero(&f.Default), codecFlagDefault) |
+		codecIf(f.Salt != "", codecFlagSalt) |
+		codecIf(len(f.Metadata) != 0, codecFlagMetadata)
+	e.uvarint(m)
+	if m&codecFlagKey != 0 {
+		e.str(f.Key)
+	}
 	e.uvarint(uint64(f.Type))
-	if len(f.Variants) != 0 {
-		e.uvarint(codecFlagVariants)
+	if m&codecFlagVariants != 0 {
 		e.uvarint(uint64(len(f.Variants)))
 		for i := range f.Variants {
 			v := &f.Variants[i]
-			e.fStr(codecVariantName, v.Name)
-			if len(v.Value) != 0 {
-				if e.collect && !utf8.Valid(v.Value) {
-					e.fail("variant " + strconv.Itoa(i) + ": value is not valid UTF-8")
-					return
-				}
-				e.uvarint(codecVariantValue)
+			if e.collect && !utf8.Valid(v.Value) {
+				e.fail("variant " + strconv.Itoa(i) + ": value is not valid UTF-8")
+				return
+			}
+			vm := codecIf(v.Name != "", codecVariantName) | codecIf(len(v.Value) != 0, codecVariantValue)
+			e.uvarint(vm)
+			if vm&codecVariantName != 0 {
+				e.str(v.Name)
+			}
+			if vm&codecVariantValue != 0 {
 				e.str(string(v.Value))
 			}
-			e.uvarint(0)
 		}
 	}
-	if f.Enabled {
-		e.uvarint(codecFlagEnabled)
+	if m&codecFlagEnabled != 0 {
 		e.buf = append(e.buf, 1)
 	}
-	e.fInt32(codecFlagDefaultVariant, f.DefaultVariant)
-	e.fInt32(codecFlagOffVariant, f.OffVariant)
-	if len(f.Rules) != 0 {
-		e.uvarint(codecFlagRules)
+	if m&codecFlagDefaultVariant != 0 {
+		e.int32v(f.DefaultVariant)
+	}
+	if m&codecFlagOffVariant != 0 {
+		e.int32v(f.OffVariant)
+	}
+	if m&codecFlagRules != 0 {
 		e.uvarint(uint64(len(f.Rules)))
 		for i := range f.Rules {
 			r := &f.Rules[i]
-			e.fStr(codecRuleID, r.ID)
-			e.fInt32(codecRuleWhen, r.When)
-			if !codecServeZero(&r.Serve) {
-				e.uvarint(codecRuleServe)
+			rm := codecIf(r.ID != "", codecRuleID) | codecIf(r.When != 0, codecRuleWhen) |
+				codecIf(!codecServeZero(&r.Serve), codecRuleServe)
+			e.uvarint(rm)
+			if rm&codecRuleID != 0 {
+				e.str(r.ID)
+			}
+			if rm&codecRuleWhen != 0 {
+				e.int32v(r.When)
+			}
+			if rm&codecRuleServe != 0 {
 				e.serve(&r.Serve)
 			}
-			e.uvarint(0)
 		}
 	}
-	if !codecServeZero(&f.Default) {
-		e.uvarint(codecFlagDefault)
+	if m&codecFlagDefault != 0 {
 		e.serve(&f.Default)
 	}
-	e.fStr(codecFlagSalt, f.Salt)
-	if len(f.Metadata) != 0 {
-		e.uvarint(codecFlagMetadata)
+	if m&codecFlagSalt != 0 {
+		e.str(f.Salt)
+	}
+	if m&codecFlagMetadata != 0 {
 		e.uvarint(uint64(len(f.Metadata)))
 		for i := range f.Metadata {
-			m := &f.Metadata[i]
-			e.fStr(codecMetaKey, m.Key)
-			if m.Value.Kind != ConstNull || codecConstHasFields(&m.Value) {
-				e.uvarint(codecMetaValue)
-				e.constv(&m.Value, true)
+			md := &f.Metadata[i]
+			hasValue := md.Value.Kind != ConstNull || codecConstHasFields(&md.Value)
+			e.uvarint(codecIf(md.Key != "", codecMetaKey) | codecIf(hasValue, codecMetaValue))
+			if md.Key != "" {
+				e.str(md.Key)
+			}
+			if hasValue {
+				e.constv(&md.Value, true)
 				if e.err != nil {
-					e.err = codecWrap("metadata "+strconv.Quote(m.Key), e.err)
+					e.err = codecWrap("metadata "+strconv.Quote(md.Key), e.err)
 					return
 				}
 			}
-			e.uvarint(0)
 		}
 	}
-	e.uvarint(0)
 }
 
 func codecConstHasFields(c *Const) bool {
@@ -517,17 +551,22 @@ func codecServeZero(s *Serve) bool {
 }
 
 func (e *codecEncoder) serve(s *Serve) {
-	e.fInt32(codecServeVariant, s.Variant)
-	if len(s.Split) != 0 {
-		e.uvarint(codecServeSplit)
+	m := codecIf(s.Variant != 0, codecServeVariant) | codecIf(len(s.Split) != 0, codecServeSplit) |
+		codecIf(s.BucketBy != 0, codecServeBucketBy)
+	e.uvarint(m)
+	if m&codecServeVariant != 0 {
+		e.int32v(s.Variant)
+	}
+	if m&codecServeSplit != 0 {
 		e.uvarint(uint64(len(s.Split)))
 		for _, w := range s.Split {
 			e.int32v(w.Variant)
 			e.uvarint(uint64(w.Weight))
 		}
 	}
-	e.fInt32(codecServeBucketBy, s.BucketBy)
-	e.uvarint(0)
+	if m&codecServeBucketBy != 0 {
+		e.int32v(s.BucketBy)
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -703,34 +742,26 @@ func (d *decDecoder) count(max int, total *int, minSize int, what string, nonZer
 	return int(u)
 }
 
-// tag reads the next field tag of a record; 0 ends the record (and is
-// returned on error). Tags must ascend strictly and be at most maxTag.
-func (d *decDecoder) tag(last *uint64, maxTag uint64) uint64 {
-	var t uint64
+// mask reads a record's field-presence mask. A bit outside all (a field
+// this version does not define) is ErrUnknownField.
+func (d *decDecoder) mask(all uint64) uint64 {
+	var m uint64
 	if p := d.pos; p < len(d.data) && d.data[p] < 0x80 {
-		t = uint64(d.data[p])
+		m = uint64(d.data[p])
 		d.pos = p + 1
 	} else {
-		t = d.uvarintSlow()
+		m = d.uvarintSlow()
 	}
-	if t > *last && t <= maxTag {
-		*last = t
-		return t
+	if m&^all != 0 {
+		return d.maskUnknown(m, all)
 	}
-	return d.tagSlow(t, last, maxTag)
+	return m
 }
 
-func (d *decDecoder) tagSlow(t uint64, last *uint64, maxTag uint64) uint64 {
-	if d.err != nil || t == 0 {
-		return 0
-	}
-	if t <= *last {
-		d.fail(ErrMalformed, "field tag "+strconv.FormatUint(t, 10)+" after tag "+strconv.FormatUint(*last, 10)+" (tags must strictly ascend)")
-		return 0
-	}
-	if t > maxTag {
-		d.fail(ErrUnknownField, "field tag "+strconv.FormatUint(t, 10))
-		return 0
+func (d *decDecoder) maskUnknown(m, all uint64) uint64 {
+	if d.err == nil {
+		d.pos -= (bits.Len64(m) + 6) / 7
+		d.fail(ErrUnknownField, "field "+strconv.Itoa(bits.TrailingZeros64(m&^all)+1)+" (presence mask "+strconv.FormatUint(m, 2)+"b)")
 	}
 	return 0
 }
@@ -895,123 +926,121 @@ func (d *decDecoder) bundle() (*Bundle, error) {
 		return nil, codecWrap("string table", d.err)
 	}
 	b := &Bundle{}
-	var last uint64
-	var dummy int
-	for {
-		switch d.tag(&last, codecBundleMaxTag) {
-		case 0:
-			if d.err != nil {
-				return nil, d.err
-			}
-			if b.Audience == 0 {
-				d.fail(ErrMalformed, "bundle has no audience")
-				return nil, d.err
-			}
-			if d.pos != len(d.data) {
-				d.fail(ErrTrailingData, strconv.Itoa(len(d.data)-d.pos)+" bytes after the end")
-				return nil, d.err
-			}
-			for i := 0; i+1 < len(d.off); i++ {
-				if d.used[i>>6]&(1<<(uint(i)&63)) == 0 {
-					return nil, codecWrap("string table", &codecError{ctx: "string " + strconv.Itoa(i) + " is never referenced", err: ErrMalformed})
-				}
-			}
-			return b, nil
-		case codecBundleProject:
-			b.Project = d.strField()
-		case codecBundleEnvironment:
-			b.Environment = d.strField()
-		case codecBundleAudience:
-			at := d.pos
-			a := d.uvarint()
-			if d.err == nil && a != uint64(AudienceServer) && a != uint64(AudienceClient) {
-				d.pos = at
-				d.fail(ErrMalformed, "unknown audience "+strconv.FormatUint(a, 10))
-			}
-			b.Audience = Audience(a)
-		case codecBundleAttributes:
-			n := d.count(d.lim.MaxAttributes, &dummy, 1, "attribute", true)
-			if n > 0 {
-				b.Attributes = make([]string, n)
-				for i := range b.Attributes {
-					b.Attributes[i] = d.str()
-				}
-			}
-		case codecBundleConsts:
-			n := d.count(d.lim.MaxConsts, &dummy, 1, "const", true)
-			if n > 0 {
-				b.Consts = make([]Const, n)
-				for i := range b.Consts {
-					d.constv(&b.Consts[i], true)
-					if d.err != nil {
-						return nil, codecWrap("const "+strconv.Itoa(i), d.err)
-					}
-				}
-			}
-		case codecBundleNodes:
-			dummy = 0
-			n := d.count(d.lim.MaxNodes, &dummy, 3, "node", true)
-			if n > 0 {
-				b.Nodes = make([]Node, n)
-				for i := range b.Nodes {
-					at := d.pos
-					op := d.uvarint()
-					if d.err == nil && op >= uint64(NumOps) {
-						d.pos = at
-						d.fail(ErrMalformed, "unknown op "+strconv.FormatUint(op, 10))
-					}
-					nd := &b.Nodes[i]
-					nd.Op = Op(op)
-					nd.A = d.int32v()
-					nd.B = d.int32v()
-					if d.err != nil {
-						return nil, codecWrap("node "+strconv.Itoa(i), d.err)
-					}
-				}
-			}
-		case codecBundleArgs:
-			dummy = 0
-			n := d.count(d.lim.MaxArgs, &dummy, 1, "arg", true)
-			if n > 0 {
-				b.Args = make([]int32, n)
-				for i := range b.Args {
-					b.Args[i] = d.int32v()
-				}
-			}
-		case codecBundleSegments:
-			dummy = 0
-			n := d.count(d.lim.MaxSegments, &dummy, 1, "segment", true)
-			if n > 0 {
-				b.Segments = make([]Segment, n)
-				for i := range b.Segments {
-					d.segment(&b.Segments[i])
-					if d.err != nil {
-						return nil, codecWrap("segment "+strconv.Itoa(i), d.err)
-					}
-				}
-			}
-		case codecBundleFlags:
-			dummy = 0
-			n := d.count(d.lim.MaxFlags, &dummy, 1, "flag", true)
-			if n > 0 {
-				b.Flags = make([]Flag, n)
-				for i := range b.Flags {
-					d.flag(&b.Flags[i])
-					if d.err != nil {
-						ctx := "flag " + strconv.Itoa(i)
-						if k := b.Flags[i].Key; k != "" {
-							ctx += " " + strconv.Quote(k)
-						}
-						return nil, codecWrap(ctx, d.err)
-					}
-				}
-			}
-		}
-		if d.err != nil {
-			return nil, d.err
-		}
-		dummy = 0
+	var total int
+	m := d.mask(codecBundleAll)
+	if d.err == nil && m&codecBundleAudience == 0 {
+		d.fail(ErrMalformed, "bundle has no audience")
 	}
+	if m&codecBundleProject != 0 {
+		b.Project = d.strField()
+	}
+	if m&codecBundleEnvironment != 0 {
+		b.Environment = d.strField()
+	}
+	if m&codecBundleAudience != 0 {
+		a := d.uvarint()
+		if d.err == nil && a != uint64(AudienceServer) && a != uint64(AudienceClient) {
+			d.pos--
+			d.fail(ErrMalformed, "unknown audience "+strconv.FormatUint(a, 10))
+		}
+		b.Audience = Audience(a)
+	}
+	if m&codecBundleAttributes != 0 {
+		n := d.count(d.lim.MaxAttributes, &total, 1, "attribute", true)
+		if n > 0 {
+			b.Attributes = make([]string, n)
+			for i := range b.Attributes {
+				b.Attributes[i] = d.str()
+			}
+		}
+	}
+	if m&codecBundleConsts != 0 {
+		total = 0
+		n := d.count(d.lim.MaxConsts, &total, 1, "const", true)
+		if n > 0 {
+			b.Consts = make([]Const, n)
+			for i := range b.Consts {
+				d.constv(&b.Consts[i], true)
+				if d.err != nil {
+					return nil, codecWrap("const "+strconv.Itoa(i), d.err)
+				}
+			}
+		}
+	}
+	if m&codecBundleNodes != 0 {
+		total = 0
+		n := d.count(d.lim.MaxNodes, &total, 3, "node", true)
+		if n > 0 {
+			b.Nodes = make([]Node, n)
+			for i := range b.Nodes {
+				op := d.uvarint()
+				if d.err == nil && op >= uint64(NumOps) {
+					d.pos--
+					d.fail(ErrMalformed, "unknown op "+strconv.FormatUint(op, 10))
+				}
+				nd := &b.Nodes[i]
+				nd.Op = Op(op)
+				nd.A = d.int32v()
+				nd.B = d.int32v()
+				if d.err != nil {
+					return nil, codecWrap("node "+strconv.Itoa(i), d.err)
+				}
+			}
+		}
+	}
+	if m&codecBundleArgs != 0 {
+		total = 0
+		n := d.count(d.lim.MaxArgs, &total, 1, "arg", true)
+		if n > 0 {
+			b.Args = make([]int32, n)
+			for i := range b.Args {
+				b.Args[i] = d.int32v()
+			}
+		}
+	}
+	if m&codecBundleSegments != 0 {
+		total = 0
+		n := d.count(d.lim.MaxSegments, &total, 1, "segment", true)
+		if n > 0 {
+			b.Segments = make([]Segment, n)
+			for i := range b.Segments {
+				d.segment(&b.Segments[i])
+				if d.err != nil {
+					return nil, codecWrap("segment "+strconv.Itoa(i), d.err)
+				}
+			}
+		}
+	}
+	if m&codecBundleFlags != 0 {
+		total = 0
+		n := d.count(d.lim.MaxFlags, &total, 2, "flag", true)
+		if n > 0 {
+			b.Flags = make([]Flag, n)
+			for i := range b.Flags {
+				d.flag(&b.Flags[i])
+				if d.err != nil {
+					ctx := "flag " + strconv.Itoa(i)
+					if k := b.Flags[i].Key; k != "" {
+						ctx += " " + strconv.Quote(k)
+					}
+					return nil, codecWrap(ctx, d.err)
+				}
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.pos != len(d.data) {
+		d.fail(ErrTrailingData, strconv.Itoa(len(d.data)-d.pos)+" bytes after the end")
+		return nil, d.err
+	}
+	for i := 0; i < d.nstr; i++ {
+		if d.used[i>>6]&(1<<(uint(i)&63)) == 0 {
+			return nil, codecWrap("string table", &codecError{ctx: "string " + strconv.Itoa(i) + " is never referenced", err: ErrMalformed})
+		}
+	}
+	return b, nil
 }
 
 // constv reads a constant; top is false for list elements.
@@ -1074,214 +1103,189 @@ func (d *decDecoder) constv(c *Const, top bool) {
 }
 
 func (d *decDecoder) segment(s *Segment) {
-	var last uint64
-	for {
-		switch d.tag(&last, codecSegMaxTag) {
-		case 0:
-			return
-		case codecSegName:
-			s.Name = d.strField()
-		case codecSegWhen:
-			s.When = d.nz32()
-		case codecSegKeyAttr:
-			s.KeyAttr = d.nz32()
-		case codecSegKeys:
-			n := d.count(d.lim.MaxKeys, &d.nKeys, 1, "key", true)
-			if n > 0 {
-				s.Keys = decTake(d, &d.aStrs, n)
-				for i := range s.Keys {
-					s.Keys[i] = d.str()
-				}
-			}
-		case codecSegKeySalt:
-			var dummy int
-			n := d.count(d.lim.MaxStringLen, &dummy, 1, "key salt byte", true)
-			if n > 0 {
-				s.KeySalt = append([]byte(nil), d.data[d.pos:d.pos+n]...)
-				d.pos += n
-			}
-		case codecSegKeyDigests:
-			n := d.count(d.lim.MaxKeys, &d.nKeys, 32, "key digest", true)
-			if n > 0 {
-				s.KeyDigests = make([][32]byte, n)
-				for i := range s.KeyDigests {
-					copy(s.KeyDigests[i][:], d.data[d.pos:d.pos+32])
-					d.pos += 32
-				}
+	m := d.mask(codecSegAll)
+	if m&codecSegName != 0 {
+		s.Name = d.strField()
+	}
+	if m&codecSegWhen != 0 {
+		s.When = d.nz32()
+	}
+	if m&codecSegKeyAttr != 0 {
+		s.KeyAttr = d.nz32()
+	}
+	if m&codecSegKeys != 0 {
+		n := d.count(d.lim.MaxKeys, &d.nKeys, 1, "key", true)
+		if n > 0 {
+			s.Keys = decTake(d, &d.aStrs, n)
+			for i := range s.Keys {
+				s.Keys[i] = d.str()
 			}
 		}
-		if d.err != nil {
-			return
+	}
+	if m&codecSegKeySalt != 0 {
+		var total int
+		n := d.count(d.lim.MaxStringLen, &total, 1, "key salt byte", true)
+		if n > 0 {
+			s.KeySalt = append([]byte(nil), d.data[d.pos:d.pos+n]...)
+			d.pos += n
+		}
+	}
+	if m&codecSegKeyDigests != 0 {
+		n := d.count(d.lim.MaxKeys, &d.nKeys, 32, "key digest", true)
+		if n > 0 {
+			s.KeyDigests = make([][32]byte, n)
+			for i := range s.KeyDigests {
+				copy(s.KeyDigests[i][:], d.data[d.pos:d.pos+32])
+				d.pos += 32
+			}
 		}
 	}
 }
 
 func (d *decDecoder) flag(f *Flag) {
-	var last uint64
-	for {
-		switch d.tag(&last, codecFlagMaxTag) {
-		case 0:
-			if d.err == nil && f.Type == 0 {
-				d.fail(ErrMalformed, "flag has no type")
-			}
-			return
-		case codecFlagKey:
-			f.Key = d.strField()
-		case codecFlagType:
-			at := d.pos
-			t := d.uvarint()
-			if d.err == nil && (t < uint64(TypeBoolean) || t > uint64(TypeObject)) {
-				d.pos = at
-				d.fail(ErrMalformed, "unknown flag type "+strconv.FormatUint(t, 10))
-			}
-			f.Type = FlagType(t)
-		case codecFlagVariants:
-			n := d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true)
-			if n > 0 {
-				f.Variants = decTake(d, &d.aVariants, n)
-				for i := range f.Variants {
-					d.variant(&f.Variants[i])
-					if d.err != nil {
-						d.err = codecWrap("variant "+strconv.Itoa(i), d.err)
-						return
-					}
+	m := d.mask(codecFlagAll)
+	if d.err == nil && m&codecFlagType == 0 {
+		d.fail(ErrMalformed, "flag has no type")
+		return
+	}
+	if m&codecFlagKey != 0 {
+		f.Key = d.strField()
+	}
+	if m&codecFlagType != 0 {
+		t := d.uvarint()
+		if d.err == nil && (t < uint64(TypeBoolean) || t > uint64(TypeObject)) {
+			d.pos--
+			d.fail(ErrMalformed, "unknown flag type "+strconv.FormatUint(t, 10))
+		}
+		f.Type = FlagType(t)
+	}
+	if m&codecFlagVariants != 0 {
+		n := d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true)
+		if n > 0 {
+			f.Variants = decTake(d, &d.aVariants, n)
+			for i := range f.Variants {
+				v := &f.Variants[i]
+				vm := d.mask(codecVariantAll)
+				if vm&codecVariantName != 0 {
+					v.Name = d.strField()
 				}
-			}
-		case codecFlagEnabled:
-			if b := d.byte1(); d.err == nil && b != 1 {
-				d.pos--
-				d.fail(ErrMalformed, "enabled byte is not 1 (false is omitted)")
-			}
-			f.Enabled = true
-		case codecFlagDefaultVariant:
-			f.DefaultVariant = d.nz32()
-		case codecFlagOffVariant:
-			f.OffVariant = d.nz32()
-		case codecFlagRules:
-			n := d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true)
-			if n > 0 {
-				f.Rules = decTake(d, &d.aRules, n)
-				for i := range f.Rules {
-					d.rule(&f.Rules[i])
-					if d.err != nil {
-						d.err = codecWrap("rule "+strconv.Itoa(i), d.err)
-						return
-					}
+				if vm&codecVariantValue != 0 {
+					v.Value = d.bytesField()
 				}
-			}
-		case codecFlagDefault:
-			d.serve(&f.Default)
-			if d.err != nil {
-				d.err = codecWrap("default", d.err)
-				return
-			}
-		case codecFlagSalt:
-			f.Salt = d.strField()
-		case codecFlagMetadata:
-			n := d.count(d.lim.MaxMeta, &d.nMeta, 1, "metadata", true)
-			if n > 0 {
-				f.Metadata = decTake(d, &d.aMeta, n)
-				for i := range f.Metadata {
-					d.meta(&f.Metadata[i])
-					if d.err != nil {
-						d.err = codecWrap("metadata "+strconv.Itoa(i), d.err)
-						return
-					}
+				if d.err != nil {
+					d.err = codecWrap("variant "+strconv.Itoa(i), d.err)
+					return
 				}
 			}
 		}
+	}
+	if m&codecFlagEnabled != 0 {
+		if b := d.byte1(); d.err == nil && b != 1 {
+			d.pos--
+			d.fail(ErrMalformed, "enabled byte is not 1 (false is omitted)")
+		}
+		f.Enabled = true
+	}
+	if m&codecFlagDefaultVariant != 0 {
+		f.DefaultVariant = d.nz32()
+	}
+	if m&codecFlagOffVariant != 0 {
+		f.OffVariant = d.nz32()
+	}
+	if m&codecFlagRules != 0 {
+		n := d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true)
+		if n > 0 {
+			f.Rules = decTake(d, &d.aRules, n)
+			for i := range f.Rules {
+				r := &f.Rules[i]
+				rm := d.mask(codecRuleAll)
+				if rm&codecRuleID != 0 {
+					r.ID = d.strField()
+				}
+				if rm&codecRuleWhen != 0 {
+					r.When = d.nz32()
+				}
+				if rm&codecRuleServe != 0 {
+					d.serve(&r.Serve)
+				}
+				if d.err != nil {
+					d.err = codecWrap("rule "+strconv.Itoa(i), d.err)
+					return
+				}
+			}
+		}
+	}
+	if m&codecFlagDefault != 0 {
+		d.serve(&f.Default)
 		if d.err != nil {
+			d.err = codecWrap("default", d.err)
 			return
 		}
 	}
-}
-
-func (d *decDecoder) variant(v *Variant) {
-	var last uint64
-	for {
-		switch d.tag(&last, codecVariantMaxTag) {
-		case 0:
-			return
-		case codecVariantName:
-			v.Name = d.strField()
-		case codecVariantValue:
-			v.Value = d.bytesField()
-		}
+	if m&codecFlagSalt != 0 {
+		f.Salt = d.strField()
 	}
-}
-
-func (d *decDecoder) rule(r *Rule) {
-	var last uint64
-	for {
-		switch d.tag(&last, codecRuleMaxTag) {
-		case 0:
-			return
-		case codecRuleID:
-			r.ID = d.strField()
-		case codecRuleWhen:
-			r.When = d.nz32()
-		case codecRuleServe:
-			d.serve(&r.Serve)
-			if d.err != nil {
-				d.err = codecWrap("serve", d.err)
-				return
-			}
-		}
-	}
-}
-
-// serve reads a Serve record in a field; an empty record is the zero value,
-// which is omitted, so it is rejected.
-func (d *decDecoder) serve(s *Serve) {
-	var last uint64
-	at := d.pos
-	for {
-		switch d.tag(&last, codecServeMaxTag) {
-		case 0:
-			if d.err == nil && last == 0 {
-				d.pos = at
-				d.fail(ErrMalformed, "explicit empty serve (empty fields are omitted)")
-			}
-			return
-		case codecServeVariant:
-			s.Variant = d.nz32()
-		case codecServeSplit:
-			n := d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true)
-			if n > 0 {
-				s.Split = decTake(d, &d.aWeights, n)
-				for i := range s.Split {
-					w := &s.Split[i]
-					w.Variant = d.int32v()
+	if m&codecFlagMetadata != 0 {
+		n := d.count(d.lim.MaxMeta, &d.nMeta, 1, "metadata", true)
+		if n > 0 {
+			f.Metadata = decTake(d, &d.aMeta, n)
+			for i := range f.Metadata {
+				md := &f.Metadata[i]
+				mm := d.mask(codecMetaAll)
+				if mm&codecMetaKey != 0 {
+					md.Key = d.strField()
+				}
+				if mm&codecMetaValue != 0 {
 					at := d.pos
-					u := d.uvarint()
-					if u > math.MaxUint32 {
+					d.constv(&md.Value, true)
+					if d.err == nil && md.Value.Kind == ConstNull {
 						d.pos = at
-						d.fail(ErrMalformed, "weight overflows 32 bits")
+						d.fail(ErrMalformed, "explicit null value (null is omitted)")
 					}
-					w.Weight = uint32(u)
+				}
+				if d.err != nil {
+					d.err = codecWrap("metadata "+strconv.Itoa(i), d.err)
+					return
 				}
 			}
-		case codecServeBucketBy:
-			s.BucketBy = d.nz32()
 		}
 	}
 }
 
-func (d *decDecoder) meta(m *Meta) {
-	var last uint64
-	for {
-		switch d.tag(&last, codecMetaMaxTag) {
-		case 0:
-			return
-		case codecMetaKey:
-			m.Key = d.strField()
-		case codecMetaValue:
-			at := d.pos
-			d.constv(&m.Value, true)
-			if d.err == nil && m.Value.Kind == ConstNull {
-				d.pos = at
-				d.fail(ErrMalformed, "explicit null value (null is omitted)")
+// serve reads a Serve in a field; an empty one is the zero value, which is
+// omitted, so it is rejected.
+func (d *decDecoder) serve(s *Serve) {
+	m := d.mask(codecServeAll)
+	if m == 0 {
+		if d.err == nil {
+			d.pos--
+			d.fail(ErrMalformed, "explicit empty serve (empty fields are omitted)")
+		}
+		d.err = codecWrap("serve", d.err)
+		return
+	}
+	if m&codecServeVariant != 0 {
+		s.Variant = d.nz32()
+	}
+	if m&codecServeSplit != 0 {
+		n := d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true)
+		if n > 0 {
+			s.Split = decTake(d, &d.aWeights, n)
+			for i := range s.Split {
+				w := &s.Split[i]
+				w.Variant = d.int32v()
+				u := d.uvarint()
+				if u > math.MaxUint32 {
+					d.fail(ErrMalformed, "weight overflows 32 bits")
+				}
+				w.Weight = uint32(u)
 			}
 		}
+	}
+	if m&codecServeBucketBy != 0 {
+		s.BucketBy = d.nz32()
+	}
+	if d.err != nil {
+		d.err = codecWrap("serve", d.err)
 	}
 }

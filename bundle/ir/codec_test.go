@@ -353,64 +353,66 @@ type codecForged struct {
 }
 
 // codecForgedInputs lists hand-forged invalid encodings, one per way of
-// being invalid. "EFIR",1 is the header; the next int is the string count.
+// being invalid. "EFIR",1 is the header; the next int is the string count,
+// then the Bundle record's presence mask (4 = Audience only, 260 =
+// Audience and Flags, ...) and its fields in field order.
 func codecForgedInputs() []codecForged {
 	const M = codecMagic
-	valid := codecRaw(M, 1, 0, 3, 1, 0) // Bundle{Audience: AudienceServer}
-	// A one-flag bundle with a string table of {"k"}; flagBody replaces the
-	// flag record.
+	valid := codecRaw(M, 1, 0, 4, 1) // Bundle{Audience: AudienceServer}
+	// A one-flag bundle with a string table of {"k"}; flagBody is the flag
+	// record.
 	flag1 := func(flagBody ...any) []byte {
-		parts := append([]any{M, 1, 1, 1, "k", 3, 1, 9, 1}, flagBody...)
-		return codecRaw(append(parts, 0)...)
+		return codecRaw(append([]any{M, 1, 1, 1, "k", 260, 1, 1}, flagBody...)...)
 	}
 	return []codecForged{
-		{"unknown bundle tag", codecRaw(M, 1, 0, 3, 1, 10, 1, 0), Limits{}, ErrUnknownField, "field tag 10"},
-		{"unknown flag tag", flag1(1, 0, 2, 1, 11, 0), Limits{}, ErrUnknownField, "flag 0"},
-		{"unknown serve tag", flag1(2, 1, 8, 4, 1, 0, 0), Limits{}, ErrUnknownField, "default"},
-		{"duplicate tag", codecRaw(M, 1, 0, 3, 1, 3, 1, 0), Limits{}, ErrMalformed, "after tag 3"},
-		{"out of order tag", codecRaw(M, 1, 1, 1, "p", 3, 1, 1, 0, 0), Limits{}, ErrMalformed, "after tag 3"},
+		{"valid", valid, Limits{}, nil, ""},
+		{"unknown bundle field", codecRaw(M, 1, 0, 4|1<<9, 1, 0), Limits{}, ErrUnknownField, "field 10"},
+		{"unknown bundle field 64", codecRaw(M, 1, 0, uint64(4|1<<63), 1), Limits{}, ErrUnknownField, "field 64"},
+		{"unknown flag field", flag1(3|1<<10, 0, 1, 0), Limits{}, ErrUnknownField, "flag 0: offset 12: field 11"},
+		{"unknown serve field", flag1(2|1<<7, 1, 8, 0), Limits{}, ErrUnknownField, "default: serve: offset 15: field 4"},
+		{"unknown rule field", flag1(2|1<<6, 1, 1, 8), Limits{}, ErrUnknownField, "rule 0: offset 15: field 4"},
 		{"trailing byte", append(append([]byte{}, valid...), 0), Limits{}, ErrTrailingData, "1 bytes"},
 		{"oversize", valid, Limits{MaxBytes: len(valid) - 1}, ErrTooLarge, "exceeds"},
-		{"huge flag count", codecRaw(M, 1, 0, 3, 1, 9, uint64(1)<<40), Limits{}, ErrTooLarge, "flag count"},
-		{"flag count beyond input", codecRaw(M, 1, 0, 3, 1, 9, 1000, 0), Limits{}, ErrTruncated, "remaining input"},
+		{"huge flag count", codecRaw(M, 1, 0, 260, 1, uint64(1)<<40), Limits{}, ErrTooLarge, "flag count"},
+		{"flag count beyond input", codecRaw(M, 1, 0, 260, 1, 1000, 2, 1), Limits{}, ErrTruncated, "remaining input"},
 		{"huge string count", codecRaw(M, 1, uint64(math.MaxUint64)), Limits{}, ErrTooLarge, "string count"},
 		{"string count beyond input", codecRaw(M, 1, 50, 1), Limits{}, ErrTruncated, "remaining input"},
 		{"huge string length", codecRaw(M, 1, 1, 1<<30, "x"), Limits{}, ErrTooLarge, "length"},
 		{"string length beyond input", codecRaw(M, 1, 1, 9, "x"), Limits{}, ErrTruncated, "string table"},
-		{"huge node count", codecRaw(M, 1, 0, 3, 1, 6, 1<<21, 0), Limits{}, ErrTooLarge, "node count"},
-		{"limit max flags", flag1(1, 0, 2, 1, 0), Limits{MaxFlags: 1}, nil, ""},
-		{"limit max flags hit", codecRaw(M, 1, 0, 3, 1, 9, 2, 2, 1, 0, 2, 1, 0, 0), Limits{MaxFlags: 1}, ErrTooLarge, "flag count 2"},
-		{"non-minimal varint", codecRaw(M, []byte{0x81, 0x00}, 0, 3, 1, 0), Limits{}, ErrMalformed, "non-minimal"},
-		{"non-minimal zero", codecRaw(M, 1, []byte{0x80, 0x00}, 3, 1, 0), Limits{}, ErrMalformed, "non-minimal"},
-		{"varint overflow", codecRaw(M, 1, 0, 3, 1, 9, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}), Limits{}, ErrMalformed, "overflows 64"},
-		{"bad utf-8", codecRaw(M, 1, 1, 2, []byte{0xc3, 0x28}, 1, 0, 3, 1, 0), Limits{}, ErrMalformed, "UTF-8"},
-		{"bad magic", codecRaw("EFIX", 1, 0, 3, 1, 0), Limits{}, ErrMalformed, "magic"},
+		{"huge node count", codecRaw(M, 1, 0, 4|32, 1, 1<<21, 0), Limits{}, ErrTooLarge, "node count"},
+		{"limit max flags", flag1(3, 0, 1), Limits{MaxFlags: 1}, nil, ""},
+		{"limit max flags hit", codecRaw(M, 1, 0, 260, 1, 2, 2, 1, 2, 1), Limits{MaxFlags: 1}, ErrTooLarge, "flag count 2"},
+		{"non-minimal varint", codecRaw(M, []byte{0x81, 0x00}, 0, 4, 1), Limits{}, ErrMalformed, "non-minimal"},
+		{"non-minimal zero", codecRaw(M, 1, []byte{0x80, 0x00}, 4, 1), Limits{}, ErrMalformed, "non-minimal"},
+		{"varint overflow", codecRaw(M, 1, 0, 260, 1, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}), Limits{}, ErrMalformed, "overflows 64"},
+		{"bad utf-8", codecRaw(M, 1, 1, 2, []byte{0xc3, 0x28}, 5, 0, 1), Limits{}, ErrMalformed, "UTF-8"},
+		{"bad magic", codecRaw("EFIX", 1, 0, 4, 1), Limits{}, ErrMalformed, "magic"},
 		{"empty input", nil, Limits{}, ErrTruncated, "magic"},
-		{"version 2", codecRaw(M, 2, 0, 3, 1, 0), Limits{}, ErrUnsupportedVersion, "version 2"},
-		{"version 0", codecRaw(M, 0, 0, 3, 1, 0), Limits{}, ErrUnsupportedVersion, "version 0"},
-		{"unsorted strings", codecRaw(M, 1, 2, 1, 1, "ba", 1, 1, 2, 0, 3, 1, 0), Limits{}, ErrMalformed, "sorted"},
-		{"duplicate strings", codecRaw(M, 1, 2, 1, 1, "aa", 1, 0, 2, 1, 3, 1, 0), Limits{}, ErrMalformed, "sorted"},
-		{"unused string", codecRaw(M, 1, 2, 1, 1, "ab", 1, 0, 3, 1, 0), Limits{}, ErrMalformed, "never referenced"},
-		{"string index out of range", codecRaw(M, 1, 1, 1, "a", 1, 1, 3, 1, 0), Limits{}, ErrMalformed, "out of range"},
-		{"explicit empty string", codecRaw(M, 1, 1, 0, 1, 0, 3, 1, 0), Limits{}, ErrMalformed, "empty string"},
-		{"explicit zero int", flag1(2, 1, 5, 0), Limits{}, ErrMalformed, "explicit zero"},
-		{"explicit empty list", codecRaw(M, 1, 0, 3, 1, 9, 0, 0), Limits{}, ErrMalformed, "empty flag list"},
-		{"explicit empty serve", flag1(2, 1, 8, 0, 0), Limits{}, ErrMalformed, "empty serve"},
-		{"enabled byte 0", flag1(2, 1, 4, 0, 0), Limits{}, ErrMalformed, "enabled"},
-		{"enabled byte 2", flag1(2, 1, 4, 2, 0), Limits{}, ErrMalformed, "enabled"},
-		{"flag without type", flag1(1, 0, 0), Limits{}, ErrMalformed, "no type"},
-		{"unknown flag type", flag1(2, 5, 0), Limits{}, ErrMalformed, "flag type 5"},
+		{"version 2", codecRaw(M, 2, 0, 4, 1), Limits{}, ErrUnsupportedVersion, "version 2"},
+		{"version 0", codecRaw(M, 0, 0, 4, 1), Limits{}, ErrUnsupportedVersion, "version 0"},
+		{"unsorted strings", codecRaw(M, 1, 2, 1, 1, "ba", 7, 0, 1, 1), Limits{}, ErrMalformed, "sorted"},
+		{"duplicate strings", codecRaw(M, 1, 2, 1, 1, "aa", 7, 0, 1, 1), Limits{}, ErrMalformed, "sorted"},
+		{"unused string", codecRaw(M, 1, 2, 1, 1, "ab", 5, 0, 1), Limits{}, ErrMalformed, "never referenced"},
+		{"string index out of range", codecRaw(M, 1, 1, 1, "a", 5, 1, 1), Limits{}, ErrMalformed, "out of range"},
+		{"explicit empty string", codecRaw(M, 1, 1, 0, 5, 0, 1), Limits{}, ErrMalformed, "empty string"},
+		{"explicit zero int", flag1(2|1<<4, 1, 0), Limits{}, ErrMalformed, "explicit zero"},
+		{"explicit empty list", codecRaw(M, 1, 0, 260, 1, 0), Limits{}, ErrMalformed, "empty flag list"},
+		{"explicit empty serve", flag1(2|1<<7, 1, 0), Limits{}, ErrMalformed, "empty serve"},
+		{"enabled byte 0", flag1(2|1<<3, 1, 0), Limits{}, ErrMalformed, "enabled"},
+		{"enabled byte 2", flag1(2|1<<3, 1, 2), Limits{}, ErrMalformed, "enabled"},
+		{"flag without type", flag1(1, 0), Limits{}, ErrMalformed, "no type"},
+		{"unknown flag type", flag1(3, 0, 5), Limits{}, ErrMalformed, "flag type 5"},
 		{"missing audience", codecRaw(M, 1, 0, 0), Limits{}, ErrMalformed, "no audience"},
-		{"unknown audience", codecRaw(M, 1, 0, 3, 3, 0), Limits{}, ErrMalformed, "audience 3"},
-		{"unknown op", codecRaw(M, 1, 0, 3, 1, 6, 1, NumOps, 0, 0, 0), Limits{}, ErrMalformed, "unknown op"},
-		{"int32 overflow", codecRaw(M, 1, 0, 3, 1, 7, 1, uint64(1)<<32, 0), Limits{}, ErrMalformed, "overflows 32"},
-		{"unknown const kind", codecRaw(M, 1, 0, 3, 1, 5, 1, 5, 0), Limits{}, ErrMalformed, "const kind 5"},
-		{"bool const byte 2", codecRaw(M, 1, 0, 3, 1, 5, 1, 1, 2, 0), Limits{}, ErrMalformed, "boolean"},
-		{"NaN const", codecRaw(M, 1, 0, 3, 1, 5, 1, 2, []byte{1, 0, 0, 0, 0, 0, 0xf8, 0x7f}, 0), Limits{}, ErrMalformed, "NaN"},
-		{"nested list", codecRaw(M, 1, 0, 3, 1, 5, 1, 4, 1, 4, 0, 0), Limits{}, ErrMalformed, "nested"},
-		{"null metadata", flag1(2, 1, 10, 1, 2, 0, 0), Limits{}, ErrMalformed, "null"},
-		{"weight overflow", flag1(2, 1, 8, 2, 1, 0, uint64(1)<<32, 0), Limits{}, ErrMalformed, "weight"},
-		{"digest count beyond input", codecRaw(M, 1, 0, 3, 1, 8, 1, 6, 2, []byte{1, 2, 3}), Limits{}, ErrTruncated, "key digest"},
+		{"unknown audience", codecRaw(M, 1, 0, 4, 3), Limits{}, ErrMalformed, "audience 3"},
+		{"unknown op", codecRaw(M, 1, 0, 4|32, 1, 1, NumOps, 0, 0), Limits{}, ErrMalformed, "unknown op"},
+		{"int32 overflow", codecRaw(M, 1, 0, 4|64, 1, 1, uint64(1)<<32), Limits{}, ErrMalformed, "overflows 32"},
+		{"unknown const kind", codecRaw(M, 1, 0, 4|16, 1, 1, 5), Limits{}, ErrMalformed, "const kind 5"},
+		{"bool const byte 2", codecRaw(M, 1, 0, 4|16, 1, 1, 1, 2), Limits{}, ErrMalformed, "boolean"},
+		{"NaN const", codecRaw(M, 1, 0, 4|16, 1, 1, 2, []byte{1, 0, 0, 0, 0, 0, 0xf8, 0x7f}), Limits{}, ErrMalformed, "NaN"},
+		{"nested list", codecRaw(M, 1, 0, 4|16, 1, 1, 4, 1, 4, 0), Limits{}, ErrMalformed, "nested"},
+		{"null metadata", flag1(2|1<<9, 1, 1, 2, 0), Limits{}, ErrMalformed, "null"},
+		{"weight overflow", flag1(2|1<<7, 1, 2, 1, 0, uint64(1)<<32), Limits{}, ErrMalformed, "weight"},
+		{"digest count beyond input", codecRaw(M, 1, 0, 4|128, 1, 1, 32, 2, []byte{1, 2, 3}), Limits{}, ErrTruncated, "key digest"},
 	}
 }
 
