@@ -521,3 +521,38 @@ func TestTrustRequired(t *testing.T) {
 		}
 	}
 }
+
+// joseVerify checks an envelope with go-jose, the differential reference
+// for the standard-library verifier.
+func joseVerify(data []byte, pub any, alg string) ([]byte, error) {
+	obj, err := jose.ParseSigned(string(data), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+	if err != nil {
+		return nil, err
+	}
+	return obj.Verify(pub)
+}
+
+func TestGoJoseAgrees(t *testing.T) {
+	good := sealTest(t)
+	p, err := joseVerify(good, testKey().Public(), AlgEdDSA)
+	if err != nil || !bytes.Equal(p, compressedTest(t)) {
+		t.Fatalf("go-jose rejects a sealed envelope: %v", err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	es, err := Seal(testPayload, testClaims(), Signer{KeyID: "ec", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := joseVerify(es, &key.PublicKey, AlgES256); err != nil {
+		t.Fatalf("go-jose rejects an ES256 envelope: %v", err)
+	}
+	// And both reject a tampered signature.
+	bad := append([]byte{}, good...)
+	bad[len(bad)-20] ^= 1
+	if _, err := joseVerify(bad, testKey().Public(), AlgEdDSA); err == nil {
+		t.Fatal("go-jose accepts a tampered envelope")
+	}
+	if _, err := Verify(bad, testTrust()); err == nil {
+		t.Fatal("Verify accepts a tampered envelope")
+	}
+}
