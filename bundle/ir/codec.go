@@ -277,6 +277,19 @@ func (e *codecEncoder) str(s string) {
 	e.uvarint(uint64(e.strs[s]))
 }
 
+// strBytes is str for a byte string (a variant value), without
+// converting it to a string except when it is first seen.
+func (e *codecEncoder) strBytes(b []byte) {
+	if e.collect {
+		if _, ok := e.strs[string(b)]; !ok {
+			e.strs[string(b)] = 0 // UTF-8 was checked by the caller
+		}
+		e.buf = append(e.buf, 0)
+		return
+	}
+	e.uvarint(uint64(e.strs[string(b)]))
+}
+
 func (e *codecEncoder) strList(ss []string) {
 	e.uvarint(uint64(len(ss)))
 	for _, s := range ss {
@@ -485,7 +498,7 @@ func (e *codecEncoder) flag(f *Flag) {
 				e.str(v.Name)
 			}
 			if vm&codecVariantValue != 0 {
-				e.str(string(v.Value))
+				e.strBytes(v.Value)
 			}
 		}
 	}
