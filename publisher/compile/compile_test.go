@@ -54,6 +54,11 @@ func TestExamples(t *testing.T) {
 				if !reflect.DeepEqual(b, again) {
 					t.Errorf("building twice gave different bundles")
 				}
+				enc1, err1 := ir.Encode(b)
+				enc2, err2 := ir.Encode(again)
+				if err1 != nil || err2 != nil || string(enc1) != string(enc2) {
+					t.Errorf("encodings of two builds differ (errors %v, %v)", err1, err2)
+				}
 				checkGolden(t, filepath.Join("testdata", name+".golden"), dump(b))
 			})
 		}
@@ -193,5 +198,56 @@ func TestBuildRejectsUnknownEnvironment(t *testing.T) {
 	b, ds := Build(doc, "prodution", ir.AudienceServer)
 	if b != nil || !strings.Contains(ds.Error(), `environment "prodution" is not declared`) || !strings.Contains(ds.Error(), `did you mean "production"?`) {
 		t.Errorf("got bundle %v, diagnostics %s", b != nil, ds.Error())
+	}
+}
+
+// TestExamplesCoverTheFormat keeps the examples exhaustive: every IR
+// operator is produced by some environment's server bundle, and the
+// config exercises every flag type, status and segment kind.
+func TestExamplesCoverTheFormat(t *testing.T) {
+	doc := loadExamples(t)
+	seen := map[ir.Op]bool{}
+	for _, env := range doc.Environments {
+		b, ds := Build(doc, env.Name, ir.AudienceServer)
+		if ds.HasErrors() {
+			t.Fatal(ds.Error())
+		}
+		for _, n := range b.Nodes {
+			seen[n.Op] = true
+		}
+	}
+	for op := ir.OpConst; int(op) < ir.NumOps; op++ {
+		if !seen[op] {
+			t.Errorf("no example expression compiles to op %d", op)
+		}
+	}
+	types := map[ir.FlagType]bool{}
+	statuses := map[config.Status]bool{}
+	var client, off, expires, split, bucketBy bool
+	for _, f := range doc.Flags {
+		types[f.Type] = true
+		statuses[f.Status] = true
+		client = client || f.ClientSide
+		off = off || f.OffVariant.Name != ""
+		expires = expires || !f.Expires.IsZero()
+		for _, fe := range f.Environments {
+			split = split || (fe.Default != nil && fe.Default.IsSplit())
+			for _, r := range fe.Rules {
+				bucketBy = bucketBy || r.Serve.BucketBy != ""
+			}
+		}
+	}
+	var keys, when, protected, ttl bool
+	for _, s := range doc.Segments {
+		keys = keys || (s.HasKeys && s.Attribute != DefaultBucketBy)
+		when = when || s.When != nil
+	}
+	for _, e := range doc.Environments {
+		protected = protected || e.Protected
+		ttl = ttl || e.BundleTTL != config.DefaultBundleTTL
+	}
+	if len(types) != 4 || len(statuses) != 3 || !client || !off || !expires || !split || !bucketBy || !keys || !when || !protected || !ttl || len(doc.Webhooks) == 0 {
+		t.Errorf("examples miss a feature: types=%v statuses=%v client=%v off=%v expires=%v defaultSplit=%v bucketBy=%v keys=%v when=%v protected=%v ttl=%v webhooks=%d",
+			types, statuses, client, off, expires, split, bucketBy, keys, when, protected, ttl, len(doc.Webhooks))
 	}
 }
