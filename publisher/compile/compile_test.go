@@ -251,3 +251,24 @@ func TestExamplesCoverTheFormat(t *testing.T) {
 			types, statuses, client, off, expires, split, bucketBy, keys, when, protected, ttl, len(doc.Webhooks))
 	}
 }
+
+func TestValidateMergesLoadAndLint(t *testing.T) {
+	dir := t.TempDir()
+	src := "project: shop\nenvironments: [prod]\nflags:\n  f:\n    type: boolean\n    owner: [x]\n    environments: {prd: {enabled: true}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "f.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, ds := Validate(dir, LintOptions{Now: lintNow})
+	want := []string{
+		filepath.Join(dir, "f.yaml") + ":6:12: flags.f.owner: expected a string, got a list",
+		filepath.Join(dir, "f.yaml") + `:7:20: flags.f.environments.prd: environment "prd" is not declared in ` + "`environments:`" + `; did you mean "prod"?`,
+	}
+	if len(ds) != len(want) {
+		t.Fatalf("got %d diagnostics:\n%s", len(ds), ds.Error())
+	}
+	for i, w := range want {
+		if ds[i].String() != w {
+			t.Errorf("diagnostic %d = %s, want %s", i, ds[i], w)
+		}
+	}
+}

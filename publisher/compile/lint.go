@@ -175,14 +175,7 @@ func Lint(doc *config.Document, opts LintOptions) Diagnostics {
 	return ds
 }
 
-func findFlag(doc *config.Document, key string) *config.Flag {
-	for _, f := range doc.Flags {
-		if f.Key == key {
-			return f
-		}
-	}
-	return nil
-}
+func findFlag(doc *config.Document, key string) *config.Flag { return doc.Flag(key) }
 
 // segFlags returns the flags a segment's condition reads through variant(),
 // transitively through other segments.
@@ -197,4 +190,14 @@ func segFlags(a *analysis, name string, seen map[string]bool) []string {
 		out = append(out, segFlags(a, s, seen)...)
 	}
 	return out
+}
+
+// Validate loads dir and lints it: what `edgeflag validate DIR [--strict]`
+// runs. The diagnostics of both steps are merged and sorted; validation
+// fails when diags.HasErrors().
+func Validate(dir string, opts LintOptions) (*config.Document, Diagnostics) {
+	doc, ds := config.Load(dir)
+	ds = append(ds, Lint(doc, opts)...)
+	ds.Sort()
+	return doc, ds
 }

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"sort"
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -268,4 +269,23 @@ func runeLen(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// Environment returns the declared environment with the given name, or nil.
+func (d *Document) Environment(name string) *Environment {
+	for _, e := range d.Environments {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Flag returns the flag with the given key, or nil.
+func (d *Document) Flag(key string) *Flag {
+	i := sort.Search(len(d.Flags), func(i int) bool { return d.Flags[i].Key >= key })
+	if i < len(d.Flags) && d.Flags[i].Key == key {
+		return d.Flags[i]
+	}
+	return nil
 }
