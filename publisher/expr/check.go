@@ -96,7 +96,11 @@ func newChecker(src string, env *Env, tree *ast.AST) *checker {
 // errorf records an error at the start of e.
 func (c *checker) errorf(e ast.Expr, format string, args ...any) {
 	loc := c.tree.SourceInfo().GetStartLocation(e.ID())
-	c.errs = append(c.errs, Error{Line: loc.Line(), Col: loc.Column() + 1, Msg: fmt.Sprintf(format, args...)})
+	line, col := loc.Line(), loc.Column()+1
+	if line < 1 || col < 1 { // no position recorded: point at the start
+		line, col = 1, 1
+	}
+	c.errs = append(c.errs, Error{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
 // errorName records an error at the name of the function called by e

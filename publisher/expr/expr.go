@@ -147,7 +147,11 @@ func Compile(src string, env *Env, b *ir.Builder) (Info, []Error) {
 	if perrs != nil && len(perrs.GetErrors()) > 0 {
 		var out []Error
 		for _, e := range perrs.GetErrors() {
-			out = append(out, Error{Line: e.Location.Line(), Col: e.Location.Column() + 1, Msg: e.Message})
+			line, col := e.Location.Line(), e.Location.Column()+1
+			if line < 1 || col < 1 {
+				line, col = 1, 1
+			}
+			out = append(out, Error{Line: line, Col: col, Msg: e.Message})
 		}
 		sortErrors(out)
 		return Info{}, out
