@@ -781,10 +781,14 @@ func (d *decDecoder) maskUnknown(m, all uint64) uint64 {
 
 // strIndex reads a string table index and marks the entry used.
 func (d *decDecoder) strIndex() int {
+	// Indices of big tables often take two bytes: both cases are inline.
 	var u uint64
 	if p := d.pos; p < len(d.data) && d.data[p] < 0x80 {
 		u = uint64(d.data[p])
 		d.pos = p + 1
+	} else if p+1 < len(d.data) && d.data[p+1]-1 < 0x7f { // 2nd byte 1..0x7f: minimal, last
+		u = uint64(d.data[p]&0x7f) | uint64(d.data[p+1])<<7
+		d.pos = p + 2
 	} else {
 		u = d.uvarintSlow()
 	}
