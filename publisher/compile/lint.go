@@ -14,7 +14,7 @@ type LintOptions struct {
 	// Strict turns the expired-flag warning into an error.
 	Strict bool
 	// Now is the time expiry is checked against (the CLI passes the clock;
-	// tests pass a fixed time).
+	// tests pass a fixed time). The zero time skips the expiry check.
 	Now time.Time
 }
 
