@@ -1067,8 +1067,13 @@ func (d *decDecoder) constv(c *Const, top bool) {
 	if d.err != nil {
 		return
 	}
+	if k > uint64(ConstList) { // before the uint8 conversion, which would wrap
+		d.pos = at
+		d.fail(ErrMalformed, "unknown const kind "+strconv.FormatUint(k, 10))
+		return
+	}
 	c.Kind = ConstKind(k)
-	switch ConstKind(k) {
+	switch c.Kind {
 	case ConstNull:
 	case ConstBool:
 		switch d.byte1() {

@@ -371,6 +371,10 @@ func codecForgedInputs() []codecForged {
 		{"unknown flag field", flag1(3|1<<10, 0, 1, 0), Limits{}, ErrUnknownField, "flag 0: offset 12: field 11"},
 		{"unknown serve field", flag1(2|1<<7, 1, 8, 0), Limits{}, ErrUnknownField, "default: serve: offset 15: field 4"},
 		{"unknown rule field", flag1(2|1<<6, 1, 1, 8), Limits{}, ErrUnknownField, "rule 0: offset 15: field 4"},
+		// Fields carry no tags, so a repeated or reordered field cannot be
+		// expressed; bytes written as if it could are misparsed and fail.
+		{"repeated field", codecRaw(M, 1, 1, 1, "p", 5, 0, 0, 1), Limits{}, ErrMalformed, "unknown audience 0"},
+		{"fields out of order", codecRaw(M, 1, 1, 1, "p", 5, 1, 0), Limits{}, ErrMalformed, "string index 1 out of range"},
 		{"trailing byte", append(append([]byte{}, valid...), 0), Limits{}, ErrTrailingData, "1 bytes"},
 		{"oversize", valid, Limits{MaxBytes: len(valid) - 1}, ErrTooLarge, "exceeds"},
 		{"huge flag count", codecRaw(M, 1, 0, 260, 1, uint64(1)<<40), Limits{}, ErrTooLarge, "flag count"},
@@ -407,6 +411,7 @@ func codecForgedInputs() []codecForged {
 		{"unknown op", codecRaw(M, 1, 0, 4|32, 1, 1, NumOps, 0, 0), Limits{}, ErrMalformed, "unknown op"},
 		{"int32 overflow", codecRaw(M, 1, 0, 4|64, 1, 1, uint64(1)<<32), Limits{}, ErrMalformed, "overflows 32"},
 		{"unknown const kind", codecRaw(M, 1, 0, 4|16, 1, 1, 5), Limits{}, ErrMalformed, "const kind 5"},
+		{"const kind wrapping to null", codecRaw(M, 1, 0, 4|16, 1, 1, 256), Limits{}, ErrMalformed, "const kind 256"},
 		{"bool const byte 2", codecRaw(M, 1, 0, 4|16, 1, 1, 1, 2), Limits{}, ErrMalformed, "boolean"},
 		{"NaN const", codecRaw(M, 1, 0, 4|16, 1, 1, 2, []byte{1, 0, 0, 0, 0, 0, 0xf8, 0x7f}), Limits{}, ErrMalformed, "NaN"},
 		{"nested list", codecRaw(M, 1, 0, 4|16, 1, 1, 4, 1, 4, 0), Limits{}, ErrMalformed, "nested"},
