@@ -746,7 +746,7 @@ func (d *decDecoder) count(max int, total *int, minSize int, what string, nonZer
 		d.fail(ErrTooLarge, what+" count "+strconv.FormatUint(u, 10)+" exceeds the limit of "+strconv.Itoa(max))
 		return 0
 	}
-	if u*uint64(minSize) > uint64(len(d.data)-d.pos) {
+	if u > uint64(len(d.data)-d.pos)/uint64(minSize) { // no overflow whatever the limits
 		d.pos = at
 		d.fail(ErrTruncated, what+" count "+strconv.FormatUint(u, 10)+" exceeds the remaining input")
 		return 0

@@ -541,6 +541,12 @@ func TestCodecLimitsDefaults(t *testing.T) {
 	if _, err := Decode(data, Limits{MaxVariants: 20, MaxRules: 12, MaxWeights: 8}); err != nil {
 		t.Errorf("exact limits rejected: %v", err)
 	}
+	// Limits at MaxInt must not let count × element size overflow.
+	huge := Limits{MaxBytes: math.MaxInt, MaxSegments: math.MaxInt, MaxKeys: math.MaxInt}
+	forged := codecRaw(codecMagic, 1, 0, 4|128, 1, 1, 32, uint64(1)<<62, []byte{1, 2})
+	if _, err := Decode(forged, huge); !errors.Is(err, ErrTruncated) {
+		t.Errorf("2^62 digests under MaxInt limits: error %v, want ErrTruncated", err)
+	}
 	seg := codecEncodeT(t, codecFull())
 	for _, lim := range []Limits{{MaxKeys: 4}, {MaxSegments: 3}, {MaxMeta: 5}, {MaxArgs: 4}} {
 		if _, err := Decode(seg, lim); !errors.Is(err, ErrTooLarge) {
