@@ -92,7 +92,7 @@ const maxDepth = 32
 // state is the per-evaluation state; it lives on the caller's stack.
 type state struct {
 	ctx   Context
-	now   val
+	now   time.Time
 	slots []val // attribute cache for EvaluateAll; nil for one flag
 	depth int
 }
@@ -103,7 +103,7 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 	if !ok {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
-	st := state{ctx: ctx, now: timeVal(now)}
+	st := state{ctx: ctx, now: now}
 	return e.result(fi, &st)
 }
 
@@ -118,14 +118,14 @@ func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now tim
 	if f := &e.flags[fi]; f.typ != want {
 		return Result{Key: f.key, Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
 	}
-	st := state{ctx: ctx, now: timeVal(now)}
+	st := state{ctx: ctx, now: now}
 	return e.result(fi, &st)
 }
 
 // EvaluateAll evaluates every flag in key order, appending to out. The
 // context's attributes are looked up at most once per call.
 func (e *Engine) EvaluateAll(ctx Context, now time.Time, out []Result) []Result {
-	st := state{ctx: ctx, now: timeVal(now), slots: make([]val, len(e.attrs))}
+	st := state{ctx: ctx, now: now, slots: make([]val, len(e.attrs))}
 	out = growResults(out, len(e.flags))
 	for i := range e.flags {
 		out = append(out, e.result(int32(i), &st))
@@ -204,11 +204,12 @@ func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
 
 // split picks the arm for the context's bucketing unit.
 func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
-	u := e.attr(s.bucketBy, st)
+	var tmp val
+	u := e.attr(s.bucketBy, st, &tmp)
 	var buf [128]byte
 	b := append(buf[:0], f.salt...)
 	b = append(b, '/')
-	b, ok := appendUnit(b, &u)
+	b, ok := appendUnit(b, u)
 	if !ok {
 		return 0, false
 	}
@@ -221,15 +222,16 @@ func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
 	return s.split[len(s.split)-1].variant, true
 }
 
-// attr returns the value of attribute i, from the per-call cache when
-// there is one.
-func (e *Engine) attr(i int32, st *state) val {
+// attr returns the value of attribute i: its slot in the per-call cache
+// when there is one, otherwise tmp, filled in.
+func (e *Engine) attr(i int32, st *state, tmp *val) *val {
 	if st.slots != nil {
 		p := &st.slots[i]
 		if p.k == kUnresolved {
-			*p = e.attrs[i].lookup(st.ctx)
+			e.attrs[i].lookup(st.ctx, p)
 		}
-		return *p
+		return p
 	}
-	return e.attrs[i].lookup(st.ctx)
+	e.attrs[i].lookup(st.ctx, tmp)
+	return tmp
 }

@@ -14,31 +14,36 @@ func (e *Engine) cond(i int32, st *state) tri {
 	p := &e.nodes[i]
 	switch p.op {
 	case fStrAttr:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kStr {
 			return unk
 		}
 		return strFn(p.sub, v.s, p.c.s)
 	case fCmpAttrN:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kNum {
 			return unk
 		}
 		return cmpNum(p.sub, v.n, p.c.n)
 	case fCmpAttrS:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kStr {
 			return unk
 		}
 		return cmpResult(p.sub, strings.Compare(v.s, p.c.s))
 	case fCmpAttrB:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kBool {
 			return unk
 		}
 		return triOf((v.b == p.c.b) == (p.sub == ir.OpEq))
 	case fInAttrSet:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kStr {
 			return unk
 		}
@@ -53,13 +58,15 @@ func (e *Engine) cond(i int32, st *state) tri {
 		}
 		return fls
 	case fMatchAttr:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kStr {
 			return unk
 		}
 		return triOf(p.re.MatchString(v.s))
 	case fBoolAttr:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		if v.k != kBool {
 			return unk
 		}
@@ -135,7 +142,8 @@ func (e *Engine) cond(i int32, st *state) tri {
 		}
 		return triOf(p.re.MatchString(a.s))
 	case ir.OpHas:
-		v := e.attr(p.a, st)
+		var tmp val
+		v := e.attr(p.a, st, &tmp)
 		return triOf(v.k != kUnknown)
 	case ir.OpInSegment:
 		return e.segment(p.a, st)
@@ -156,9 +164,10 @@ func (e *Engine) value(i int32, st *state) val {
 	case ir.OpConst:
 		return p.c
 	case ir.OpAttr:
-		return e.attr(p.a, st)
+		var tmp val
+		return *e.attr(p.a, st, &tmp)
 	case ir.OpNow:
-		return st.now
+		return timeVal(st.now)
 	case ir.OpSize:
 		v := e.value(p.a, st)
 		switch v.k {
@@ -246,9 +255,10 @@ func (e *Engine) in(x, l *val, st *state) tri {
 func (e *Engine) segment(si int32, st *state) tri {
 	s := &e.segs[si]
 	if s.keyAttr != ir.NoNode {
-		u := e.attr(s.keyAttr, st)
+		var tmp val
+		u := e.attr(s.keyAttr, st, &tmp)
 		var buf [128]byte
-		if key, ok := appendUnit(buf[:0], &u); ok && s.hasKey(key) {
+		if key, ok := appendUnit(buf[:0], u); ok && s.hasKey(key) {
 			return tru
 		}
 	}

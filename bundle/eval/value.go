@@ -49,12 +49,14 @@ func splitPath(p string) attrPath {
 }
 
 // lookup finds the attribute: the flat key first, then the nested path.
-func (a *attrPath) lookup(ctx Context) val {
+func (a *attrPath) lookup(ctx Context, out *val) {
 	if v, ok := ctx[a.full]; ok {
-		return toVal(v)
+		setVal(out, v)
+		return
 	}
+	out.k = kUnknown
 	if a.parts == nil {
-		return val{k: kUnknown}
+		return
 	}
 	var cur any = map[string]any(ctx)
 	for _, p := range a.parts {
@@ -71,11 +73,28 @@ func (a *attrPath) lookup(ctx Context) val {
 			v = s
 		}
 		if !ok {
-			return val{k: kUnknown}
+			return
 		}
 		cur = v
 	}
-	return toVal(cur)
+	setVal(out, cur)
+}
+
+// setVal converts a context value into *out, setting only the fields its
+// kind uses (out starts as a zero or unknown val).
+func setVal(out *val, v any) {
+	switch x := v.(type) {
+	case string:
+		out.k, out.s = kStr, x
+	case float64:
+		out.k, out.n = kNum, x
+	case bool:
+		out.k, out.b = kBool, x
+	case int:
+		out.k, out.n = kNum, float64(x)
+	default:
+		*out = toVal(v)
+	}
 }
 
 // toVal converts a context value. Every Go numeric type is a number.
