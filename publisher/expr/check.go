@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -67,30 +66,12 @@ type checker struct {
 }
 
 func newChecker(src string, env *Env, tree *ast.AST) *checker {
-	c := &checker{
+	idx := env.index()
+	return &checker{
 		src: []rune(src), env: env, tree: tree,
 		attrs: map[string]bool{}, segs: map[string]bool{}, flags: map[string]bool{},
-		segIndex: map[string]int32{}, flagIndex: map[string]int32{},
+		segIndex: idx.seg, flagIndex: idx.flag,
 	}
-	var names []string
-	for n, ok := range env.Segments {
-		if ok {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		c.segIndex[n] = int32(i)
-	}
-	names = names[:0]
-	for n := range env.Flags {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		c.flagIndex[n] = int32(i)
-	}
-	return c
 }
 
 // errorf records an error at the start of e.

@@ -12,6 +12,7 @@ package expr
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"cel.dev/cel-go/common"
 	"cel.dev/cel-go/common/ast"
@@ -96,6 +97,51 @@ type Env struct {
 	Segments map[string]bool
 	// Flags maps each defined flag key to its variant names, for variant().
 	Flags map[string][]string
+
+	// The rank of every defined segment and flag name, computed once on
+	// first use: re-sorting every name on each Compile made compiling N
+	// flags cost O(N² log N). An Env must not change after its first use,
+	// except by adding names (which the length check notices).
+	mu  sync.Mutex
+	idx *envIndex
+}
+
+// envIndex holds the ranks of Env's sorted segment and flag names.
+type envIndex struct {
+	nsegs, nflags int
+	seg, flag     map[string]int32
+}
+
+// index returns the name ranks, computing them on first use (and again if
+// names were added since).
+func (env *Env) index() *envIndex {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.idx != nil && env.idx.nsegs == len(env.Segments) && env.idx.nflags == len(env.Flags) {
+		return env.idx
+	}
+	x := &envIndex{nsegs: len(env.Segments), nflags: len(env.Flags),
+		seg: map[string]int32{}, flag: map[string]int32{}}
+	var names []string
+	for n, ok := range env.Segments {
+		if ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		x.seg[n] = int32(i)
+	}
+	names = names[:0]
+	for n := range env.Flags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		x.flag[n] = int32(i)
+	}
+	env.idx = x
+	return x
 }
 
 // Info describes a compiled expression.
