@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/edgeflag/edgeflag/publisher/store"
+	"github.com/edgeflag/edgeflag/publisher/webhook"
+)
+
+// AuditJSON is audit's --json output.
+type AuditJSON struct {
+	Project     string               `json:"project"`
+	Environment string               `json:"environment"`
+	Current     uint64               `json:"current"`
+	Entries     []store.HistoryEntry `json:"entries"`
+	// Webhooks is the recorded delivery state of the project's webhooks.
+	Webhooks map[string]webhook.HookState `json:"webhooks"`
+}
+
+func (e *Env) audit(ctx context.Context, name string, args []string) error {
+	fs := e.newFlags(name)
+	storeURL := fs.String("store", "", "store `URL`")
+	project := fs.String("project", "", "project (`P`)")
+	envName := fs.String("env", "", "environment (`ENV`)")
+	asJSON := fs.Bool("json", false, "print machine-readable JSON")
+	cfgDir := fs.String("config", "", "flags `DIR`: report webhook state against its current webhook config")
+	pos, err := e.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return e.usageErr(fs, "unexpected argument %q", pos[0])
+	}
+	if *storeURL == "" || *project == "" || *envName == "" {
+		return e.usageErr(fs, "--store, --project and --env are required")
+	}
+	blob, err := store.Open(ctx, *storeURL)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	p := store.NewPublisher(blob)
+	p.Now = e.now
+	ptr, entries, err := p.History(ctx, *project, *envName)
+	if err != nil {
+		return fmt.Errorf("read history: %w", err)
+	}
+	hooks, err := e.webhookStates(ctx, blob, *project, *cfgDir)
+	if err != nil {
+		return err
+	}
+	out := AuditJSON{Project: *project, Environment: *envName, Entries: entries, Webhooks: hooks}
+	if out.Entries == nil {
+		out.Entries = []store.HistoryEntry{}
+	}
+	if ptr != nil {
+		out.Current = ptr.Version
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	w := e.Stdout
+	fmt.Fprintf(w, "%s/%s: current version %d, %d audit record(s)\n", *project, *envName, out.Current, len(entries))
+	for _, en := range entries {
+		status := ""
+		if !en.Published {
+			status = " [never went live]"
+		}
+		what := fmt.Sprintf("%d -> %d", en.From, en.Version)
+		if en.Action == store.ActionRollback {
+			what += fmt.Sprintf(" (rollback to version %d)", en.RollbackOf)
+		}
+		fmt.Fprintf(w, "v%d  %s  %s  %s by %s%s\n", en.Version, en.At.UTC().Format(time.RFC3339), en.Action, what, en.Actor, status)
+		if en.Reason != "" {
+			fmt.Fprintf(w, "    reason: %s\n", en.Reason)
+		}
+		for _, aud := range sortedKeys(en.Digests) {
+			fmt.Fprintf(w, "    %s sha256 %s\n", aud, en.Digests[aud])
+		}
+		if len(en.Summary) == 0 {
+			fmt.Fprintln(w, "    (no flag changes)")
+		}
+		for _, s := range en.Summary {
+			fmt.Fprintf(w, "    %s\n", s)
+		}
+	}
+	var disabled []string
+	for _, n := range sortedKeys(hooks) {
+		if hooks[n].Disabled {
+			h := hooks[n]
+			disabled = append(disabled, fmt.Sprintf("%s (since %s, %d failures, last error: %s)", n, h.DisabledAt.UTC().Format(time.RFC3339), h.ConsecutiveFailures, h.LastError))
+		}
+	}
+	if len(disabled) == 0 {
+		fmt.Fprintln(w, "webhooks: none disabled")
+	} else {
+		fmt.Fprintf(w, "webhooks DISABLED: %s\n", strings.Join(disabled, "; "))
+	}
+	return nil
+}
+
+// webhookStates returns the project's webhook delivery state: evaluated
+// against the config's hooks when cfgDir is given (a hook whose config
+// changed since it was disabled counts as enabled), otherwise as recorded.
+func (e *Env) webhookStates(ctx context.Context, blob store.Blob, project, cfgDir string) (map[string]webhook.HookState, error) {
+	out := map[string]webhook.HookState{}
+	if cfgDir != "" {
+		doc, err := e.loadDoc(cfgDir, e.now(), false)
+		if err != nil {
+			return nil, err
+		}
+		st := &webhook.State{Blob: blob, Project: project}
+		ss, err := st.Statuses(ctx, hooksOf(doc))
+		if err != nil {
+			return nil, fmt.Errorf("read webhook state: %w", err)
+		}
+		for _, s := range ss {
+			out[s.Name] = s.HookState
+		}
+		return out, nil
+	}
+	data, _, err := blob.Get(ctx, webhook.StateKey(project))
+	if errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook state: %w", err)
+	}
+	var doc struct {
+		Webhooks map[string]webhook.HookState `json:"webhooks"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("read webhook state %s: %w", webhook.StateKey(project), err)
+	}
+	for k, v := range doc.Webhooks {
+		out[k] = v
+	}
+	return out, nil
+}

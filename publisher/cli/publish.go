@@ -1,0 +1,284 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/publisher/store"
+	"github.com/edgeflag/edgeflag/publisher/webhook"
+)
+
+func (e *Env) publish(ctx context.Context, name string, args []string) error {
+	fs := e.newFlags(name)
+	envName := fs.String("env", "", "environment to publish (`ENV`)")
+	keyPath := fs.String("key", "", "private signing key `FILE`")
+	kmsKey := fs.String("kms-key", "", "AWS KMS key id or `ARN` to sign with (ES256)")
+	storeURL := fs.String("store", "", "store `URL` (file://PATH or s3://bucket/prefix)")
+	reason := fs.String("reason", "", "why (`TEXT`; required for protected environments)")
+	actorFlag := fs.String("actor", "", "who publishes (`NAME`; default $EDGEFLAG_ACTOR, else $USER)")
+	pos, err := e.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return e.usageErr(fs, "expected one DIR argument, got %d", len(pos))
+	}
+	if *envName == "" || *storeURL == "" {
+		return e.usageErr(fs, "--env and --store are required")
+	}
+	now := e.now()
+	doc, err := e.loadDoc(pos[0], now, false)
+	if err != nil {
+		return err
+	}
+	envCfg := doc.Environment(*envName)
+	if envCfg != nil && envCfg.Protected && strings.TrimSpace(*reason) == "" {
+		return invalidf("environment %s is protected: --reason TEXT is required", *envName)
+	}
+	signer, err := loadSigner(ctx, *keyPath, *kmsKey)
+	if err != nil {
+		return err
+	}
+	// Compile before touching the store (fails fast on unknown env).
+	var next Snapshot
+	for _, aud := range audiences {
+		b, err := e.compileEnv(doc, *envName, aud)
+		if err != nil {
+			return err
+		}
+		if aud == ir.AudienceServer {
+			next.Server = b
+		} else {
+			next.Client = b
+		}
+	}
+	blob, err := store.Open(ctx, *storeURL)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	p := store.NewPublisher(blob)
+	p.Now = e.now
+	head, err := p.Head(ctx, doc.Project, *envName)
+	if err != nil {
+		return fmt.Errorf("read store head: %w", err)
+	}
+	var prev Snapshot
+	if head.Current > 0 {
+		// The summary is informational: the previous version is read from
+		// the store this publisher writes to, verified by its digest in the
+		// audit record (not by signature: it may be from a rotated key).
+		if prev, err = readSnapshot(ctx, p, doc.Project, *envName, head.Current, nil); err != nil {
+			return fmt.Errorf("read previous version: %w", err)
+		}
+	}
+	changes := summary(Diff(prev, next))
+	bundles := map[string][]byte{}
+	for _, aud := range audiences {
+		b := next.Server
+		if aud == ir.AudienceClient {
+			b = next.Client
+		}
+		data, err := envelope.SealBundle(b, envelope.Claims{Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(envCfg.BundleTTL)}, signer)
+		if err != nil {
+			return fmt.Errorf("seal %s bundle: %w", aud, err)
+		}
+		bundles[aud.String()] = data
+	}
+	rec, err := p.Publish(ctx, head, store.Request{
+		Action: store.ActionPublish, Bundles: bundles, Actor: e.actor(*actorFlag), Reason: *reason, Summary: changes,
+	})
+	if err != nil {
+		return publishErr(err)
+	}
+	e.printPublished(rec, signer.KeyID)
+	e.fireWebhooks(ctx, blob, doc, rec)
+	return nil
+}
+
+// publishErr turns a lost race into its retry message (exit 2).
+func publishErr(err error) error {
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return fmt.Errorf("publish: %w", err)
+}
+
+func (e *Env) printPublished(rec *store.AuditRecord, kid string) {
+	fmt.Fprintf(e.Stdout, "%s %s/%s version %d (from %d) by %s, kid %s\n", rec.Action, rec.Project, rec.Environment, rec.Version, rec.From, rec.Actor, kid)
+	for _, aud := range sortedKeys(rec.Digests) {
+		fmt.Fprintf(e.Stdout, "  %s %s sha256 %s\n", aud, store.BundleKey(rec.Project, rec.Environment, rec.Version, aud), rec.Digests[aud])
+	}
+	for _, s := range rec.Summary {
+		fmt.Fprintf(e.Stdout, "  %s\n", s)
+	}
+	fmt.Fprintf(e.Stdout, "%d\n", rec.Version)
+}
+
+// fireWebhooks notifies the environment's webhooks. Delivery problems are
+// reported on stderr but do not fail the publish, which already happened.
+func (e *Env) fireWebhooks(ctx context.Context, blob store.Blob, doc *config.Document, rec *store.AuditRecord) {
+	hooks := hooksOf(doc)
+	if len(hooks) == 0 {
+		return
+	}
+	d := &webhook.Dispatcher{
+		Client: e.HTTPClient,
+		State:  &webhook.State{Blob: blob, Project: rec.Project},
+		Now:    e.now,
+		Sleep:  e.WebhookSleep,
+		Getenv: func(k string) (string, bool) {
+			v := e.Getenv(k)
+			return v, v != ""
+		},
+		ReadFile: os.ReadFile,
+	}
+	ev := webhook.Event{
+		Type: rec.Action, Project: rec.Project, Environment: rec.Environment,
+		FromVersion: rec.From, ToVersion: rec.Version, RollbackOf: rec.RollbackOf,
+		Digests: rec.Digests, Actor: rec.Actor, Reason: rec.Reason, At: rec.At, Summary: rec.Summary,
+	}
+	results, err := d.Fire(ctx, hooks, ev)
+	for _, r := range results {
+		switch {
+		case r.Skipped:
+			fmt.Fprintf(e.Stderr, "edgeflag: webhook %s: disabled, not notified\n", r.Hook)
+		case r.Err != nil:
+			msg := fmt.Sprintf("edgeflag: webhook %s: delivery failed after %d attempt(s): %v", r.Hook, r.Attempts, r.Err)
+			if r.Disabled {
+				msg += " (now DISABLED)"
+			}
+			fmt.Fprintln(e.Stderr, msg)
+		default:
+			fmt.Fprintf(e.Stdout, "webhook %s: delivered (%d)\n", r.Hook, r.Status)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "edgeflag: webhooks: %v\n", err)
+	}
+}
+
+func (e *Env) rollback(ctx context.Context, name string, args []string) error {
+	fs := e.newFlags(name)
+	storeURL := fs.String("store", "", "store `URL`")
+	project := fs.String("project", "", "project (`P`)")
+	envName := fs.String("env", "", "environment (`ENV`)")
+	to := fs.Uint64("to", 0, "published `VERSION` whose flags to restore")
+	keyPath := fs.String("key", "", "private signing key `FILE`")
+	kmsKey := fs.String("kms-key", "", "AWS KMS key id or `ARN`")
+	reason := fs.String("reason", "", "why (`TEXT`; required for protected environments, see --config)")
+	actorFlag := fs.String("actor", "", "who (`NAME`; default $EDGEFLAG_ACTOR, else $USER)")
+	jwksPath := fs.String("jwks", "", "JWKS `FILE` the old version must verify against (default: the signing key)")
+	ttlFlag := fs.String("ttl", "", "offline validity of the new version (`DUR`; default: the old version's exp - iat)")
+	cfgDir := fs.String("config", "", "flags `DIR`: its protected flag and webhooks apply")
+	pos, err := e.parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return e.usageErr(fs, "unexpected argument %q", pos[0])
+	}
+	if *storeURL == "" || *project == "" || *envName == "" || *to == 0 {
+		return e.usageErr(fs, "--store, --project, --env and --to are required")
+	}
+	now := e.now()
+	var doc *config.Document
+	if *cfgDir != "" {
+		if doc, err = e.loadDoc(*cfgDir, now, false); err != nil {
+			return err
+		}
+		if doc.Project != *project {
+			return invalidf("--config %s is project %q, not %q", *cfgDir, doc.Project, *project)
+		}
+		if ec := doc.Environment(*envName); ec != nil && ec.Protected && strings.TrimSpace(*reason) == "" {
+			return invalidf("environment %s is protected: --reason TEXT is required", *envName)
+		}
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return invalidf("--reason TEXT is required for a rollback")
+	}
+	signer, err := loadSigner(ctx, *keyPath, *kmsKey)
+	if err != nil {
+		return err
+	}
+	jwks, err := loadJWKS(*jwksPath)
+	if err != nil {
+		return err
+	}
+	if jwks == nil {
+		jwks = signerJWKS(signer)
+	}
+	blob, err := store.Open(ctx, *storeURL)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	p := store.NewPublisher(blob)
+	p.Now = e.now
+	head, err := p.Head(ctx, *project, *envName)
+	if err != nil {
+		return fmt.Errorf("read store head: %w", err)
+	}
+	if head.Current == 0 {
+		return invalidf("nothing published in %s/%s", *project, *envName)
+	}
+	if *to >= head.Next {
+		return invalidf("version %d does not exist (current is %d)", *to, head.Current)
+	}
+	var restored, prev Snapshot
+	bundles := map[string][]byte{}
+	for _, aud := range audiences {
+		data, err := p.ReadVersion(ctx, *project, *envName, *to, aud.String())
+		if err != nil {
+			if aud == ir.AudienceClient && errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return fmt.Errorf("read version %d: %w", *to, err)
+		}
+		v, err := verifyPayload(data, jwks)
+		if err != nil {
+			return fmt.Errorf("version %d %s bundle: %w", *to, aud, err)
+		}
+		ttl := v.Claims.ExpiresAt.Sub(v.Claims.IssuedAt)
+		if ttl, err = parseTTL(*ttlFlag, ttl); err != nil {
+			return err
+		}
+		b, err := ir.Decode(v.Payload, ir.DefaultLimits())
+		if err != nil {
+			return fmt.Errorf("version %d %s bundle: %w", *to, aud, err)
+		}
+		c := envelope.Claims{Project: *project, Environment: *envName, Audience: aud, Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+		out, err := envelope.Seal(v.Payload, c, signer)
+		if err != nil {
+			return fmt.Errorf("seal %s bundle: %w", aud, err)
+		}
+		bundles[aud.String()] = out
+		if aud == ir.AudienceServer {
+			restored.Server = b
+		} else {
+			restored.Client = b
+		}
+	}
+	if prev, err = readSnapshot(ctx, p, *project, *envName, head.Current, nil); err != nil {
+		return fmt.Errorf("read current version: %w", err)
+	}
+	rec, err := p.Publish(ctx, head, store.Request{
+		Action: store.ActionRollback, Bundles: bundles, Actor: e.actor(*actorFlag), Reason: *reason,
+		Summary: summary(Diff(prev, restored)), RollbackOf: *to,
+	})
+	if err != nil {
+		return publishErr(err)
+	}
+	e.printPublished(rec, signer.KeyID)
+	if doc != nil {
+		e.fireWebhooks(ctx, blob, doc, rec)
+	} else {
+		fmt.Fprintln(e.Stderr, "edgeflag: rollback: webhooks not notified: pass --config DIR to fire the project's webhooks")
+	}
+	return nil
+}
