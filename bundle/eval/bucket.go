@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"strconv"
@@ -23,9 +24,9 @@ func murmur3(data []byte, seed uint32) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	h := seed
 	n := len(data)
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		k := uint32(data[i]) | uint32(data[i+1])<<8 | uint32(data[i+2])<<16 | uint32(data[i+3])<<24
+	for len(data) >= 4 {
+		k := binary.LittleEndian.Uint32(data)
+		data = data[4:]
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
@@ -34,15 +35,15 @@ func murmur3(data []byte, seed uint32) uint32 {
 		h = h*5 + 0xe6546b64
 	}
 	var k uint32
-	switch n & 3 {
+	switch len(data) {
 	case 3:
-		k ^= uint32(data[i+2]) << 16
+		k ^= uint32(data[2]) << 16
 		fallthrough
 	case 2:
-		k ^= uint32(data[i+1]) << 8
+		k ^= uint32(data[1]) << 8
 		fallthrough
 	case 1:
-		k ^= uint32(data[i])
+		k ^= uint32(data[0])
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
@@ -101,12 +102,11 @@ const maxSafeInt = 1 << 53
 
 // appendUnit appends the bucketing unit of v (a string, or an integral
 // number with |x| <= 2^53 in base 10) and reports whether v has one.
-func appendUnit(b []byte, v *val) ([]byte, bool) {
-	switch v.k {
+func appendUnit(b []byte, k kind, s string, f float64) ([]byte, bool) {
+	switch k {
 	case kStr:
-		return append(b, v.s...), true
+		return append(b, s...), true
 	case kNum:
-		f := v.n
 		if f != math.Trunc(f) || f > maxSafeInt || f < -maxSafeInt {
 			return b, false
 		}

@@ -104,7 +104,9 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	st := state{ctx: ctx, now: now}
-	return e.result(fi, &st)
+	var r Result
+	e.fill(&r, fi, &st)
+	return r
 }
 
 // EvaluateType is Evaluate for a caller expecting type want: a flag of
@@ -119,7 +121,9 @@ func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now tim
 		return Result{Key: f.key, Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
 	}
 	st := state{ctx: ctx, now: now}
-	return e.result(fi, &st)
+	var r Result
+	e.fill(&r, fi, &st)
+	return r
 }
 
 // EvaluateAll evaluates every flag in key order, appending to out. The
@@ -128,7 +132,8 @@ func (e *Engine) EvaluateAll(ctx Context, now time.Time, out []Result) []Result 
 	st := state{ctx: ctx, now: now, slots: make([]val, len(e.attrs))}
 	out = growResults(out, len(e.flags))
 	for i := range e.flags {
-		out = append(out, e.result(int32(i), &st))
+		out = append(out, Result{})
+		e.fill(&out[len(out)-1], int32(i), &st)
 	}
 	return out
 }
@@ -157,19 +162,18 @@ func (e *Engine) Environment() string { return e.env }
 // Audience returns the bundle's audience.
 func (e *Engine) Audience() ir.Audience { return e.audience }
 
-func (e *Engine) result(fi int32, st *state) Result {
+// fill evaluates flag fi into *r.
+func (e *Engine) fill(r *Result, fi int32, st *state) {
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, st)
-	return Result{
-		Key:       f.key,
-		Value:     f.values[v],
-		Variant:   f.names[v],
-		Reason:    reason,
-		ErrorCode: code,
-		RuleID:    rule,
-		Version:   e.version,
-		Metadata:  f.meta,
-	}
+	r.Key = f.key
+	r.Value = f.values[v]
+	r.Variant = f.names[v]
+	r.Reason = reason
+	r.ErrorCode = code
+	r.RuleID = rule
+	r.Version = e.version
+	r.Metadata = f.meta
 }
 
 // run evaluates a flag to its variant index.
@@ -204,12 +208,11 @@ func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
 
 // split picks the arm for the context's bucketing unit.
 func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
-	var tmp val
-	u := e.attr(s.bucketBy, st, &tmp)
+	k, str, num, _ := e.scalar(s.bucketBy, st)
 	var buf [128]byte
 	b := append(buf[:0], f.salt...)
 	b = append(b, '/')
-	b, ok := appendUnit(b, u)
+	b, ok := appendUnit(b, k, str, num)
 	if !ok {
 		return 0, false
 	}
@@ -234,4 +237,39 @@ func (e *Engine) attr(i int32, st *state, tmp *val) *val {
 	}
 	e.attrs[i].lookup(st.ctx, tmp)
 	return tmp
+}
+
+// scalar returns attribute i's kind and, for strings, numbers and bools,
+// its value, in registers: the fused operators' fast path. Other kinds
+// report only their kind.
+func (e *Engine) scalar(i int32, st *state) (kind, string, float64, bool) {
+	if st.slots != nil {
+		p := &st.slots[i]
+		if p.k == kUnresolved {
+			e.attrs[i].lookup(st.ctx, p)
+		}
+		return p.k, p.s, p.n, p.b
+	}
+	a := &e.attrs[i]
+	v, ok := st.ctx[a.full]
+	if !ok {
+		if a.parts == nil {
+			return kUnknown, "", 0, false
+		}
+		var tmp val
+		a.nested(st.ctx, &tmp)
+		return tmp.k, tmp.s, tmp.n, tmp.b
+	}
+	switch x := v.(type) {
+	case string:
+		return kStr, x, 0, false
+	case float64:
+		return kNum, "", x, false
+	case int:
+		return kNum, "", float64(x), false
+	case bool:
+		return kBool, "", 0, x
+	}
+	tmp := toVal(v)
+	return tmp.k, tmp.s, tmp.n, tmp.b
 }

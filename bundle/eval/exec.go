@@ -14,63 +14,56 @@ func (e *Engine) cond(i int32, st *state) tri {
 	p := &e.nodes[i]
 	switch p.op {
 	case fStrAttr:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kStr {
+		k, s, _, _ := e.scalar(p.a, st)
+		if k != kStr {
 			return unk
 		}
-		return strFn(p.sub, v.s, p.c.s)
+		return strFn(p.sub, s, p.c.s)
 	case fCmpAttrN:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kNum {
+		k, _, n, _ := e.scalar(p.a, st)
+		if k != kNum {
 			return unk
 		}
-		return cmpNum(p.sub, v.n, p.c.n)
+		return cmpNum(p.sub, n, p.c.n)
 	case fCmpAttrS:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kStr {
+		k, s, _, _ := e.scalar(p.a, st)
+		if k != kStr {
 			return unk
 		}
-		return cmpResult(p.sub, strings.Compare(v.s, p.c.s))
+		return cmpResult(p.sub, strings.Compare(s, p.c.s))
 	case fCmpAttrB:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kBool {
+		k, _, _, b := e.scalar(p.a, st)
+		if k != kBool {
 			return unk
 		}
-		return triOf((v.b == p.c.b) == (p.sub == ir.OpEq))
+		return triOf((b == p.c.b) == (p.sub == ir.OpEq))
 	case fInAttrSet:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kStr {
+		k, s, _, _ := e.scalar(p.a, st)
+		if k != kStr {
 			return unk
 		}
 		if p.set != nil {
-			_, ok := p.set[v.s]
+			_, ok := p.set[s]
 			return triOf(ok)
 		}
-		for _, s := range p.strs {
-			if s == v.s {
+		for _, x := range p.strs {
+			if x == s {
 				return tru
 			}
 		}
 		return fls
 	case fMatchAttr:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kStr {
+		k, s, _, _ := e.scalar(p.a, st)
+		if k != kStr {
 			return unk
 		}
-		return triOf(p.re.MatchString(v.s))
+		return triOf(p.re.MatchString(s))
 	case fBoolAttr:
-		var tmp val
-		v := e.attr(p.a, st, &tmp)
-		if v.k != kBool {
+		k, _, _, b := e.scalar(p.a, st)
+		if k != kBool {
 			return unk
 		}
-		return triOf(v.b)
+		return triOf(b)
 	case fConstTri:
 		if p.c.k != kBool {
 			return unk
@@ -255,10 +248,9 @@ func (e *Engine) in(x, l *val, st *state) tri {
 func (e *Engine) segment(si int32, st *state) tri {
 	s := &e.segs[si]
 	if s.keyAttr != ir.NoNode {
-		var tmp val
-		u := e.attr(s.keyAttr, st, &tmp)
+		k, str, num, _ := e.scalar(s.keyAttr, st)
 		var buf [128]byte
-		if key, ok := appendUnit(buf[:0], u); ok && s.hasKey(key) {
+		if key, ok := appendUnit(buf[:0], k, str, num); ok && s.hasKey(key) {
 			return tru
 		}
 	}

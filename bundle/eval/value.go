@@ -54,6 +54,12 @@ func (a *attrPath) lookup(ctx Context, out *val) {
 		setVal(out, v)
 		return
 	}
+	a.nested(ctx, out)
+}
+
+// nested resolves the dotted path through nested maps (after the flat key
+// was not found).
+func (a *attrPath) nested(ctx Context, out *val) {
 	out.k = kUnknown
 	if a.parts == nil {
 		return
