@@ -45,6 +45,10 @@ type Env struct {
 	// WebhookSleep replaces the webhook retry backoff sleep (tests); nil
 	// means a real sleep.
 	WebhookSleep func(ctx context.Context, d time.Duration) error
+
+	// afterHead, when set (tests), runs in publish between reading the
+	// store head and publishing, to force concurrent publishers to race.
+	afterHead func()
 }
 
 // Main runs the edgeflag command line args (without the program name) and

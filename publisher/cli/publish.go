@@ -78,6 +78,9 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 		}
 	}
 	changes := summary(Diff(prev, next))
+	if e.afterHead != nil {
+		e.afterHead()
+	}
 	bundles := map[string][]byte{}
 	for _, aud := range audiences {
 		b := next.Server
