@@ -20,9 +20,9 @@ build:
 run: build
 	@mkdir -p $(DEV)
 	@test -f $(DEV)/signing.key || $(EDGEFLAG) keygen --out $(DEV)/signing.key
-	$(EDGEFLAG) validate examples
-	$(EDGEFLAG) build examples --env $(EXAMPLE_ENV) --key $(DEV)/signing.key --out $(DEV)/bundles
-	$(EDGEFLAG) eval examples --env $(EXAMPLE_ENV) --all --context '$(EXAMPLE_CONTEXT)'
+	$(EDGEFLAG) validate examples/shop
+	$(EDGEFLAG) build examples/shop --env $(EXAMPLE_ENV) --key $(DEV)/signing.key --out $(DEV)/bundles
+	$(EDGEFLAG) eval examples/shop --env $(EXAMPLE_ENV) --all --context '$(EXAMPLE_CONTEXT)'
 
 test: lint unit wasm-check integration
 
