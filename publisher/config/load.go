@@ -701,6 +701,12 @@ func (p *parser) value(n *yaml.Node, path string, t ir.FlagType) ([]byte, bool) 
 			return nil, false
 		}
 	}
+	if t == ir.TypeObject && n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
+		// OpenFeature object flags carry structures; a scalar belongs in a
+		// typed flag, and the bundle validator refuses it.
+		p.errf(n, path, "expected a mapping or a list for an object flag, got %s", kindName(n))
+		return nil, false
+	}
 	budget := maxValueNodes
 	v, err := toValue(n, &budget)
 	if err != nil {

@@ -179,3 +179,44 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectFlagValues checks that object flags take mappings and lists and
+// refuse scalars and null at the value's position (a bundle carrying them
+// would be refused by the engine's validator).
+func TestObjectFlagValues(t *testing.T) {
+	doc, ds := parse(t, "f.yaml", `project: p
+environments: [prod]
+flags:
+  cfg:
+    type: object
+    defaultVariant: a
+    variants:
+      a: {limit: 10, tags: [x, y]}
+      b: [1, 2]
+      c: 7
+      d: null
+      e: "text"
+`)
+	for _, w := range []string{
+		"f.yaml:10:10: flags.cfg.variants.c: expected a mapping or a list for an object flag",
+		"f.yaml:11:10: flags.cfg.variants.d: expected a mapping or a list for an object flag",
+		"f.yaml:12:10: flags.cfg.variants.e: expected a mapping or a list for an object flag",
+	} {
+		if !strings.Contains(ds.Error(), w) {
+			t.Errorf("missing %q in:\n%s", w, ds.Error())
+		}
+	}
+	if n := len(ds.Errors()); n != 3 {
+		t.Errorf("%d errors, want 3:\n%s", n, ds.Error())
+	}
+	f := doc.Flag("cfg")
+	if f == nil || len(f.Variants) != 2 {
+		t.Fatalf("flag cfg: %+v", f)
+	}
+	if got := string(f.Variants[0].Value); got != `{"limit":10,"tags":["x","y"]}` {
+		t.Errorf("variant a = %s", got)
+	}
+	if got := string(f.Variants[1].Value); got != `[1,2]` {
+		t.Errorf("variant b = %s", got)
+	}
+}
