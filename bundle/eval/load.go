@@ -155,16 +155,35 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		}
 		e.segs[i] = ps
 	}
+	// One backing array per kind for all flags: a handful of allocations
+	// instead of several per flag.
+	var nv, nr, na int
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		nv += len(f.Variants)
+		nr += len(f.Rules)
+		na += len(f.Default.Split)
+		for _, r := range f.Rules {
+			na += len(r.Serve.Split)
+		}
+	}
+	names := make([]string, nv)
+	values := make([]any, nv)
+	rules := make([]prule, nr)
+	arms := make([]arm, na)
 	boxed := map[string]any{}
 	for i := range b.Flags {
 		f := &b.Flags[i]
+		n := len(f.Variants)
 		pf := pflag{
 			key: f.Key, typ: f.Type, enabled: f.Enabled, def: f.DefaultVariant, off: f.OffVariant,
-			dflt: prepareServe(f.Default), salt: f.Salt, meta: f.Metadata,
-			names:  make([]string, len(f.Variants)),
-			values: make([]any, len(f.Variants)),
-			rules:  make([]prule, len(f.Rules)),
+			salt: f.Salt, meta: f.Metadata,
+			names:  names[:n:n],
+			values: values[:n:n],
+			rules:  rules[:len(f.Rules):len(f.Rules)],
 		}
+		names, values, rules = names[n:], values[n:], rules[len(f.Rules):]
+		pf.dflt, arms = prepareServe(f.Default, arms)
 		for k, v := range f.Variants {
 			pf.names[k] = v.Name
 			// Scalars are shared across flags (one box per distinct
@@ -185,7 +204,8 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 			}
 		}
 		for r, rule := range f.Rules {
-			pf.rules[r] = prule{id: rule.ID, when: rule.When, serve: prepareServe(rule.Serve)}
+			pf.rules[r] = prule{id: rule.ID, when: rule.When}
+			pf.rules[r].serve, arms = prepareServe(rule.Serve, arms)
 		}
 		e.flags[i] = pf
 		e.index[f.Key] = int32(i)
@@ -194,19 +214,21 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 	return e, nil
 }
 
-func prepareServe(s ir.Serve) pserve {
+// prepareServe prepares s, taking its arms from the front of pool.
+func prepareServe(s ir.Serve, pool []arm) (pserve, []arm) {
 	p := pserve{variant: s.Variant, bucketBy: s.BucketBy}
 	if len(s.Split) == 0 {
-		return p
+		return p, pool
 	}
-	p.split = make([]arm, len(s.Split))
+	n := len(s.Split)
+	p.split, pool = pool[:n:n], pool[n:]
 	var cum uint64
 	for i, w := range s.Split {
 		cum += uint64(w.Weight)
 		p.split[i] = arm{variant: w.Variant, cum: cum * buckets}
 	}
 	p.total = cum
-	return p
+	return p, pool
 }
 
 // constVal converts a constant (lists become kVals).

@@ -147,103 +147,27 @@ func (b *Bundle) validate() error {
 	}
 	root := func(what string, r int32) error {
 		if r < 0 || int(r) >= n {
-			return errf(what, ": root node ", itoa(int(r)), " out of range")
+			return errf(": root node ", itoa(int(r)), " out of range")
 		}
 		if !isBoolOp(b.Nodes[r].Op) {
-			return errf(what, ": node ", itoa(int(r)), ": root ", opName(b.Nodes[r].Op), " is not boolean")
+			return errf(": node ", itoa(int(r)), ": root ", opName(b.Nodes[r].Op), " is not boolean")
 		}
 		if bad[r] >= 0 {
-			return errf(what, ": node ", itoa(int(bad[r])), ": ", nodeErr[bad[r]].Error())
+			return errf(": node ", itoa(int(bad[r])), ": ", nodeErr[bad[r]].Error())
 		}
 		return nil
 	}
 	for i, s := range b.Segments {
-		what := "segment " + strconv.Quote(s.Name)
-		if i > 0 && b.Segments[i-1].Name >= s.Name {
-			return errf(what, ": segments not sorted strictly by name")
-		}
-		if s.When != NoNode {
-			if err := root(what, s.When); err != nil {
-				return err
-			}
-		}
-		hasKeys := len(s.Keys) > 0 || len(s.KeyDigests) > 0
-		if s.KeyAttr != NoNode {
-			if s.KeyAttr < 0 || int(s.KeyAttr) >= len(b.Attributes) {
-				return errf(what, ": key attribute ", itoa(int(s.KeyAttr)), " out of range")
-			}
-		} else if hasKeys {
-			return errf(what, ": key list without key attribute")
-		}
-		if b.Audience == AudienceClient && len(s.Keys) > 0 {
-			return errf(what, ": raw keys in a client bundle")
-		}
-		for k := 1; k < len(s.Keys); k++ {
-			if s.Keys[k-1] >= s.Keys[k] {
-				return errf(what, ": keys not sorted strictly")
-			}
-		}
-		for k := 1; k < len(s.KeyDigests); k++ {
-			if string(s.KeyDigests[k-1][:]) >= string(s.KeyDigests[k][:]) {
-				return errf(what, ": key digests not sorted strictly")
-			}
+		if err := b.checkSegment(i, root); err != nil {
+			return errf("segment ", strconv.Quote(s.Name), err.Error())
 		}
 	}
 	for i := range b.Flags {
-		f := &b.Flags[i]
-		what := "flag " + strconv.Quote(f.Key)
-		if f.Key == "" {
-			return errf("flag ", itoa(i), ": empty key")
-		}
-		if i > 0 && b.Flags[i-1].Key >= f.Key {
-			return errf(what, ": flags not sorted strictly by key")
-		}
-		if f.Type < TypeBoolean || f.Type > TypeObject {
-			return errf(what, ": invalid type ", itoa(int(f.Type)))
-		}
-		if len(f.Variants) == 0 {
-			return errf(what, ": no variants")
-		}
-		for k, v := range f.Variants {
-			if k > 0 && f.Variants[k-1].Name >= v.Name {
-				return errf(what, ": variants not sorted strictly by name")
+		if err := b.checkFlag(i, root); err != nil {
+			if b.Flags[i].Key == "" {
+				return errf("flag ", itoa(i), err.Error())
 			}
-			if err := checkJSON(v.Value, f.Type); err != nil {
-				return errf(what, ": variant ", strconv.Quote(v.Name), ": ", err.Error())
-			}
-		}
-		nv := int32(len(f.Variants))
-		if f.DefaultVariant < 0 || f.DefaultVariant >= nv {
-			return errf(what, ": default variant ", itoa(int(f.DefaultVariant)), " out of range")
-		}
-		if f.OffVariant < 0 || f.OffVariant >= nv {
-			return errf(what, ": off variant ", itoa(int(f.OffVariant)), " out of range")
-		}
-		for r, rule := range f.Rules {
-			rw := what + " rule " + itoa(r+1)
-			if err := root(rw, rule.When); err != nil {
-				return err
-			}
-			if err := b.checkServe(rule.Serve, nv); err != nil {
-				return errf(rw, ": ", err.Error())
-			}
-		}
-		if err := b.checkServe(f.Default, nv); err != nil {
-			return errf(what, " default: ", err.Error())
-		}
-		for k, m := range f.Metadata {
-			if k > 0 && f.Metadata[k-1].Key >= m.Key {
-				return errf(what, ": metadata not sorted strictly by key")
-			}
-			switch m.Value.Kind {
-			case ConstBool, ConstString:
-			case ConstNum:
-				if math.IsNaN(m.Value.Num) || math.IsInf(m.Value.Num, 0) {
-					return errf(what, ": metadata ", strconv.Quote(m.Key), ": number not finite")
-				}
-			default:
-				return errf(what, ": metadata ", strconv.Quote(m.Key), ": value is not a string, number or boolean")
-			}
+			return errf("flag ", strconv.Quote(b.Flags[i].Key), err.Error())
 		}
 	}
 	// Orphan invalid nodes (used by no condition) are still rejected.
@@ -253,6 +177,99 @@ func (b *Bundle) validate() error {
 		}
 	}
 	return b.checkCycles(hasRef)
+}
+
+// checkSegment checks segment i; errors start with ": " or " ".
+func (b *Bundle) checkSegment(i int, root func(string, int32) error) error {
+	s := &b.Segments[i]
+	if i > 0 && b.Segments[i-1].Name >= s.Name {
+		return errf(": segments not sorted strictly by name")
+	}
+	if s.When != NoNode {
+		if err := root("", s.When); err != nil {
+			return err
+		}
+	}
+	hasKeys := len(s.Keys) > 0 || len(s.KeyDigests) > 0
+	if s.KeyAttr != NoNode {
+		if s.KeyAttr < 0 || int(s.KeyAttr) >= len(b.Attributes) {
+			return errf(": key attribute ", itoa(int(s.KeyAttr)), " out of range")
+		}
+	} else if hasKeys {
+		return errf(": key list without key attribute")
+	}
+	if b.Audience == AudienceClient && len(s.Keys) > 0 {
+		return errf(": raw keys in a client bundle")
+	}
+	for k := 1; k < len(s.Keys); k++ {
+		if s.Keys[k-1] >= s.Keys[k] {
+			return errf(": keys not sorted strictly")
+		}
+	}
+	for k := 1; k < len(s.KeyDigests); k++ {
+		if string(s.KeyDigests[k-1][:]) >= string(s.KeyDigests[k][:]) {
+			return errf(": key digests not sorted strictly")
+		}
+	}
+	return nil
+}
+
+// checkFlag checks flag i; errors start with ": " or " ".
+func (b *Bundle) checkFlag(i int, root func(string, int32) error) error {
+	f := &b.Flags[i]
+	if f.Key == "" {
+		return errf(": empty key")
+	}
+	if i > 0 && b.Flags[i-1].Key >= f.Key {
+		return errf(": flags not sorted strictly by key")
+	}
+	if f.Type < TypeBoolean || f.Type > TypeObject {
+		return errf(": invalid type ", itoa(int(f.Type)))
+	}
+	if len(f.Variants) == 0 {
+		return errf(": no variants")
+	}
+	for k, v := range f.Variants {
+		if k > 0 && f.Variants[k-1].Name >= v.Name {
+			return errf(": variants not sorted strictly by name")
+		}
+		if err := checkJSON(v.Value, f.Type); err != nil {
+			return errf(": variant ", strconv.Quote(v.Name), ": ", err.Error())
+		}
+	}
+	nv := int32(len(f.Variants))
+	if f.DefaultVariant < 0 || f.DefaultVariant >= nv {
+		return errf(": default variant ", itoa(int(f.DefaultVariant)), " out of range")
+	}
+	if f.OffVariant < 0 || f.OffVariant >= nv {
+		return errf(": off variant ", itoa(int(f.OffVariant)), " out of range")
+	}
+	for r, rule := range f.Rules {
+		if err := root("", rule.When); err != nil {
+			return errf(" rule ", itoa(r+1), err.Error())
+		}
+		if err := b.checkServe(rule.Serve, nv); err != nil {
+			return errf(" rule ", itoa(r+1), ": ", err.Error())
+		}
+	}
+	if err := b.checkServe(f.Default, nv); err != nil {
+		return errf(" default: ", err.Error())
+	}
+	for k, m := range f.Metadata {
+		if k > 0 && f.Metadata[k-1].Key >= m.Key {
+			return errf(": metadata not sorted strictly by key")
+		}
+		switch m.Value.Kind {
+		case ConstBool, ConstString:
+		case ConstNum:
+			if math.IsNaN(m.Value.Num) || math.IsInf(m.Value.Num, 0) {
+				return errf(": metadata ", strconv.Quote(m.Key), ": number not finite")
+			}
+		default:
+			return errf(": metadata ", strconv.Quote(m.Key), ": value is not a string, number or boolean")
+		}
+	}
+	return nil
 }
 
 func checkConst(c Const, top bool) error {
