@@ -58,42 +58,8 @@ func murmur3(data []byte, seed uint32) uint32 {
 	return h
 }
 
-// bucketOfUnit returns the bucket in [0, buckets) of unit under salt.
-func bucketOfUnit(salt, unit string) uint32 {
-	var buf [128]byte
-	return bucketOf(appendHashInput(buf[:0], salt, unit))
-}
-
-func appendHashInput(b []byte, salt, unit string) []byte {
-	b = append(b, salt...)
-	b = append(b, '/')
-	return append(b, unit...)
-}
-
 func bucketOf(input []byte) uint32 {
 	return uint32((uint64(murmur3(input, 0)) * buckets) >> 32)
-}
-
-// pickArm returns the index of the arm that bucket falls in for the given
-// weights (their sum must be positive and fit uint32), or -1 if the sum is
-// zero.
-func pickArm(bucket uint32, weights []uint32) int {
-	var total uint64
-	for _, w := range weights {
-		total += uint64(w)
-	}
-	if total == 0 {
-		return -1
-	}
-	x := uint64(bucket) * total
-	var cum uint64
-	for i, w := range weights {
-		cum += uint64(w)
-		if x < cum*buckets {
-			return i
-		}
-	}
-	return len(weights) - 1
 }
 
 // maxSafeInt is 2^53: integers up to this magnitude are exact in float64

@@ -80,6 +80,43 @@ var bucketVectors = []vector{
 	{"exp-7", "-9007199254740992", 0x6229070a, 38343, "off", "b"},
 }
 
+// The reference forms of the bucketing steps (the engine's split uses a
+// precomputed cumulative table with the same arithmetic).
+
+// bucketOfUnit returns the bucket in [0, buckets) of unit under salt.
+func bucketOfUnit(salt, unit string) uint32 {
+	var buf [128]byte
+	return bucketOf(appendHashInput(buf[:0], salt, unit))
+}
+
+func appendHashInput(b []byte, salt, unit string) []byte {
+	b = append(b, salt...)
+	b = append(b, '/')
+	return append(b, unit...)
+}
+
+// pickArm returns the index of the arm that bucket falls in for the given
+// weights (their sum must be positive and fit uint32), or -1 if the sum is
+// zero.
+func pickArm(bucket uint32, weights []uint32) int {
+	var total uint64
+	for _, w := range weights {
+		total += uint64(w)
+	}
+	if total == 0 {
+		return -1
+	}
+	x := uint64(bucket) * total
+	var cum uint64
+	for i, w := range weights {
+		cum += uint64(w)
+		if x < cum*buckets {
+			return i
+		}
+	}
+	return len(weights) - 1
+}
+
 func splitName(bucket uint32, weights []uint32, names []string) string {
 	return names[pickArm(bucket, weights)]
 }
@@ -243,6 +280,26 @@ func TestBucketDistribution(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		if v := z.Evaluate("x", unit(i), testNow).Variant; v != "b" {
 			t.Fatalf("zero-weight arm %s picked", v)
+		}
+	}
+}
+
+// TestEngineMatchesReference checks the engine's precomputed split tables
+// against the reference steps, numeric units included.
+func TestEngineMatchesReference(t *testing.T) {
+	weights := []uint32{3, 0, 5, 2}
+	e := splitEngine(t, "ref", weights...)
+	names := []string{"a", "b", "c", "d"}
+	for i := -2500; i < 2500; i++ {
+		ctx := Context{"targetingKey": i}
+		want := names[pickArm(bucketOfUnit("ref", strconv.Itoa(i)), weights)]
+		if got := e.Evaluate("x", ctx, testNow).Variant; got != want {
+			t.Fatalf("unit %d: engine %s, reference %s", i, got, want)
+		}
+		ctx["targetingKey"] = "u" + strconv.Itoa(i)
+		want = names[pickArm(bucketOfUnit("ref", "u"+strconv.Itoa(i)), weights)]
+		if got := e.Evaluate("x", ctx, testNow).Variant; got != want {
+			t.Fatalf("unit u%d: engine %s, reference %s", i, got, want)
 		}
 	}
 }
