@@ -320,17 +320,31 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	if h.etag != "" {
 		cond = blob.IfMatch(h.etag)
 	}
-	if err := p.Blob.Put(ctx, PointerKey(h.Project, h.Environment), append(ptrJSON, '\n'), cond); err != nil {
-		if errors.Is(err, blob.ErrPreconditionFailed) {
-			// Our own claim on h.Next stays behind unpublished (Head skips
-			// it once stale); report what is live now.
-			ce := &ConflictError{Version: h.Next}
-			if ptr, _, err := p.ReadPointer(ctx, h.Project, h.Environment); err == nil {
-				ce.Version = ptr.Version
-			}
-			return nil, ce
+	for try := 0; ; try++ {
+		err := p.Blob.Put(ctx, PointerKey(h.Project, h.Environment), append(ptrJSON, '\n'), cond)
+		if err == nil {
+			break
 		}
-		return nil, fmt.Errorf("publish: write pointer: %w", err)
+		if !errors.Is(err, blob.ErrPreconditionFailed) {
+			return nil, fmt.Errorf("publish: write pointer: %w", err)
+		}
+		cur, etag, rerr := p.ReadPointer(ctx, h.Project, h.Environment)
+		if rerr == nil && h.Pointer != nil && try < 5 && samePointer(cur, h.Pointer) {
+			// The pointer did not move: the ETag Head read was not the
+			// one of the content it read (versitygw can return a torn
+			// content/ETag pair while the object is being replaced).
+			// Versions only grow, so "same content" is the same state:
+			// swap against the fresh ETag.
+			cond = blob.IfMatch(etag)
+			continue
+		}
+		// Our own claim on h.Next stays behind unpublished (Head skips it
+		// once stale); report what is live now.
+		ce := &ConflictError{Version: h.Next}
+		if rerr == nil {
+			ce.Version = cur.Version
+		}
+		return nil, ce
 	}
 	return rec, nil
 }
@@ -478,4 +492,17 @@ func checkProjectEnv(project, env string) error {
 		return err
 	}
 	return checkName("environment", env)
+}
+
+// samePointer reports whether two pointers describe the same publish.
+func samePointer(a, b *Pointer) bool {
+	if a.Version != b.Version || !a.PublishedAt.Equal(b.PublishedAt) || a.Actor != b.Actor || len(a.Digests) != len(b.Digests) {
+		return false
+	}
+	for k, v := range a.Digests {
+		if b.Digests[k] != v {
+			return false
+		}
+	}
+	return true
 }
