@@ -402,12 +402,16 @@ func (d *Dispatcher) Fire(ctx context.Context, hooks []Hook, ev Event) ([]Result
 		}
 		st = doc
 	}
+	var wanted []Hook
 	for _, h := range hooks {
-		if !h.Wants(ev) {
-			continue
+		if h.Wants(ev) {
+			wanted = append(wanted, h)
 		}
-		results = append(results, Result{Hook: h.Name})
-		i := len(results) - 1
+	}
+	// Allocated once: the goroutines below write into it by index.
+	results = make([]Result, len(wanted))
+	for i, h := range wanted {
+		results[i].Hook = h.Name
 		if st != nil {
 			if hs, ok := st.Webhooks[h.Name]; ok && hs.Disabled && hs.Fingerprint == h.Fingerprint() {
 				results[i].Skipped, results[i].Disabled, results[i].ConsecutiveFailures = true, true, hs.ConsecutiveFailures

@@ -367,3 +367,26 @@ func TestCanceledContextStopsRetries(t *testing.T) {
 		t.Fatalf("result %+v; want canceled after one attempt", res)
 	}
 }
+
+func TestFireManyHooksKeepsEveryResult(t *testing.T) {
+	r := newReceiver(t, 0, 0)
+	d, _ := fastDispatcher(t, true)
+	var hooks []webhook.Hook
+	for i := 0; i < 20; i++ {
+		h := hook(r.srv.URL)
+		h.Name = string(rune('a' + i))
+		hooks = append(hooks, h)
+	}
+	res, err := d.Fire(context.Background(), hooks, event())
+	if err != nil || len(res) != 20 {
+		t.Fatalf("Fire = %d results, %v", len(res), err)
+	}
+	for i, x := range res {
+		if x.Hook != hooks[i].Name || x.Err != nil || x.Attempts != 1 || x.DeliveryID == "" {
+			t.Errorf("result %d: %+v", i, x)
+		}
+	}
+	if r.requests.Load() != 20 {
+		t.Errorf("receiver saw %d requests, want 20", r.requests.Load())
+	}
+}
