@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 DEV := .dev
 EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
-EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1"}
+EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","accountId":"acct-42","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1","beta":true,"tags":["early-adopter"]}
 
 .PHONY: all build run test unit integration wasm-check lint bench fuzz clean
 
