@@ -109,3 +109,58 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+var sinkString string
+
+// BenchmarkBaseline is a calibration for the noisy shared machine: F2 and
+// F3 written by hand over the same map context (the floor an interpreter
+// can approach). Compare ratios engine/hand within one run.
+func BenchmarkBaseline(b *testing.B) {
+	ctx := peerCtx()
+	b.Run("F2hand", func(b *testing.B) {
+		c := startCPU(b)
+		for i := 0; i < b.N; i++ {
+			sinkString = handF2(ctx)
+		}
+		c.stop(b)
+		if sinkString != "senior" {
+			b.Fatal(sinkString)
+		}
+	})
+	b.Run("F3hand", func(b *testing.B) {
+		c := startCPU(b)
+		for i := 0; i < b.N; i++ {
+			sinkString = handF3(ctx)
+		}
+		c.stop(b)
+	})
+}
+
+func handF2(ctx Context) string {
+	if s, ok := ctx["email"].(string); ok && len(s) >= 12 && s[len(s)-12:] == "@example.com" {
+		return "internal"
+	}
+	if c, ok := ctx["country"].(string); ok && (c == "US" || c == "CA") {
+		if p, ok := ctx["plan"].(string); ok && p == "pro" {
+			return "pro-na"
+		}
+	}
+	if a, ok := ctx["age"].(int); ok && a >= 30 {
+		return "senior"
+	}
+	k, _ := ctx["targetingKey"].(string)
+	var buf [64]byte
+	if bucketOf(append(append(buf[:0], "f2/"...), k...)) < 50000 {
+		return "a"
+	}
+	return "b"
+}
+
+func handF3(ctx Context) string {
+	k, _ := ctx["targetingKey"].(string)
+	var buf [64]byte
+	if bucketOf(append(append(buf[:0], "f3/"...), k...)) < 10000 {
+		return "on"
+	}
+	return "off"
+}

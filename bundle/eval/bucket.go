@@ -80,3 +80,93 @@ func appendUnit(b []byte, k kind, s string, f float64) ([]byte, bool) {
 	}
 	return b, false
 }
+
+// hashPrefix is MurmurHash3's state after the constant prefix salt+"/",
+// computed once at load, so evaluation hashes only the unit, read in place
+// (no copying into a buffer).
+type hashPrefix struct {
+	h     uint32 // state after the prefix's whole 4-byte blocks
+	tail  uint32 // the prefix's 0-3 leftover bytes, little-endian
+	ntail int
+	n     int // prefix length in bytes
+}
+
+func mixK(k uint32) uint32 {
+	k *= 0xcc9e2d51
+	k = bits.RotateLeft32(k, 15)
+	return k * 0x1b873593
+}
+
+func mixH(h, k uint32) uint32 {
+	h ^= mixK(k)
+	h = bits.RotateLeft32(h, 13)
+	return h*5 + 0xe6546b64
+}
+
+func fmix(h uint32) uint32 {
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+func newHashPrefix(salt string) hashPrefix {
+	p := salt + "/"
+	hp := hashPrefix{n: len(p)}
+	for len(p) >= 4 {
+		hp.h = mixH(hp.h, uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(p[3])<<24)
+		p = p[4:]
+	}
+	for i := 0; i < len(p); i++ {
+		hp.tail |= uint32(p[i]) << (8 * i)
+	}
+	hp.ntail = len(p)
+	return hp
+}
+
+// sum returns murmur3(prefix + unit, 0).
+func sum[T string | []byte](hp *hashPrefix, unit T) uint32 {
+	h, k, nt := hp.h, hp.tail, hp.ntail
+	i := 0
+	for nt < 4 && i < len(unit) {
+		k |= uint32(unit[i]) << (8 * nt)
+		nt++
+		i++
+	}
+	if nt == 4 {
+		h = mixH(h, k)
+		k, nt = 0, 0
+		for ; i+4 <= len(unit); i += 4 {
+			h = mixH(h, uint32(unit[i])|uint32(unit[i+1])<<8|uint32(unit[i+2])<<16|uint32(unit[i+3])<<24)
+		}
+		for ; i < len(unit); i++ {
+			k |= uint32(unit[i]) << (8 * nt)
+			nt++
+		}
+	}
+	if nt > 0 {
+		h ^= mixK(k)
+	}
+	return fmix(h ^ uint32(hp.n+len(unit)))
+}
+
+// unitBucket returns the bucket of the unit (k, s, f) under the prefix, and
+// false when the value is not a bucketing unit.
+func (hp *hashPrefix) unitBucket(k kind, s string, f float64) (uint32, bool) {
+	var h uint32
+	switch k {
+	case kStr:
+		h = sum(hp, s)
+	case kNum:
+		if f != math.Trunc(f) || f > maxSafeInt || f < -maxSafeInt {
+			return 0, false
+		}
+		var buf [24]byte
+		h = sum(hp, strconv.AppendInt(buf[:0], int64(f), 10))
+	default:
+		return 0, false
+	}
+	return uint32((uint64(h) * buckets) >> 32), true
+}

@@ -104,9 +104,10 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	st := state{ctx: ctx, now: now}
-	var r Result
-	e.fill(&r, fi, &st)
-	return r
+	f := &e.flags[fi]
+	v, reason, code, rule := e.run(f, &st)
+	return Result{Key: f.key, Value: f.values[v], Variant: f.names[v], Reason: reason,
+		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
 }
 
 // EvaluateType is Evaluate for a caller expecting type want: a flag of
@@ -121,9 +122,10 @@ func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now tim
 		return Result{Key: f.key, Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
 	}
 	st := state{ctx: ctx, now: now}
-	var r Result
-	e.fill(&r, fi, &st)
-	return r
+	f := &e.flags[fi]
+	v, reason, code, rule := e.run(f, &st)
+	return Result{Key: f.key, Value: f.values[v], Variant: f.names[v], Reason: reason,
+		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
 }
 
 // EvaluateAll evaluates every flag in key order, appending to out. The
@@ -209,14 +211,11 @@ func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
 // split picks the arm for the context's bucketing unit.
 func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
 	k, str, num, _ := e.scalar(s.bucketBy, st)
-	var buf [128]byte
-	b := append(buf[:0], f.salt...)
-	b = append(b, '/')
-	b, ok := appendUnit(b, k, str, num)
+	bucket, ok := f.hash.unitBucket(k, str, num)
 	if !ok {
 		return 0, false
 	}
-	x := uint64(bucketOf(b)) * s.total
+	x := uint64(bucket) * s.total
 	for i := range s.split {
 		if x < s.split[i].cum {
 			return s.split[i].variant, true

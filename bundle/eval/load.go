@@ -92,6 +92,7 @@ type pflag struct {
 	rules   []prule
 	dflt    pserve
 	salt    string
+	hash    hashPrefix // of salt + "/"
 	names   []string
 	values  []any
 	meta    []ir.Meta
@@ -177,7 +178,7 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		n := len(f.Variants)
 		pf := pflag{
 			key: f.Key, typ: f.Type, enabled: f.Enabled, def: f.DefaultVariant, off: f.OffVariant,
-			salt: f.Salt, meta: f.Metadata,
+			salt: f.Salt, hash: newHashPrefix(f.Salt), meta: f.Metadata,
 			names:  names[:n:n],
 			values: values[:n:n],
 			rules:  rules[:len(f.Rules):len(f.Rules)],
@@ -339,7 +340,7 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val) error {
 				}
 				strs = append(strs, x.s)
 			}
-			if strs != nil && len(strs) > 0 {
+			if len(strs) > 0 {
 				p.op, p.a = fInAttrSet, b.Nodes[nd.A].A
 				if len(strs) > setThreshold {
 					p.set = make(map[string]struct{}, len(strs))
