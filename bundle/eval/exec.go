@@ -105,6 +105,17 @@ func (e *Engine) cond(i int32, st *state) tri {
 			return fls
 		}
 		return unk
+	}
+	return e.condSlow(p, st)
+}
+
+// condSlow evaluates the generic (unfused) boolean ops. It is kept out of
+// cond so that cond's frame stays small: the val temporaries here would
+// otherwise be zeroed on every call of the hot path.
+//
+//go:noinline
+func (e *Engine) condSlow(p *pnode, st *state) tri {
+	switch ir.Op(p.op) {
 	case ir.OpEq, ir.OpNe:
 		a, b := e.value(p.a, st), e.value(p.b, st)
 		r := equal(&a, &b)
