@@ -303,3 +303,22 @@ func TestEngineMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestHashPrefix checks the load-time prefix state against hashing the
+// concatenation, for every prefix and unit length modulo 4.
+func TestHashPrefix(t *testing.T) {
+	for ls := 0; ls < 9; ls++ {
+		salt := strings.Repeat("s", ls)
+		hp := newHashPrefix(salt)
+		for lu := 0; lu < 13; lu++ {
+			unit := strings.Repeat("é", lu/2) + strings.Repeat("u", lu%2)
+			want := murmur3([]byte(salt+"/"+unit), 0)
+			if got := sum(&hp, unit); got != want {
+				t.Fatalf("salt %q unit %q: %#x, want %#x", salt, unit, got, want)
+			}
+			if got := sum(&hp, []byte(unit)); got != want {
+				t.Fatalf("salt %q unit %q as bytes: %#x, want %#x", salt, unit, got, want)
+			}
+		}
+	}
+}
