@@ -139,8 +139,9 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 	for i, c := range b.Consts {
 		constVals[i] = constVal(c)
 	}
+	res := map[string]*regexp.Regexp{} // one compiled regex per pattern
 	for i := range b.Nodes {
-		if err := e.prepareNode(b, int32(i), constVals); err != nil {
+		if err := e.prepareNode(b, int32(i), constVals, res); err != nil {
 			return nil, &loadError{msg: "node " + strconv.Itoa(i), cause: err}
 		}
 	}
@@ -266,7 +267,7 @@ func flip(op ir.Op) ir.Op {
 	return op
 }
 
-func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val) error {
+func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val, res map[string]*regexp.Regexp) error {
 	nd := b.Nodes[i]
 	p := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B}
 	isAttr := func(x int32) bool { return b.Nodes[x].Op == ir.OpAttr }
@@ -293,9 +294,14 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val) error {
 			}
 		}
 	case ir.OpMatches:
-		re, err := regexp.Compile(b.Consts[nd.B].Str)
-		if err != nil {
-			return errors.New("compile pattern: " + err.Error())
+		pat := b.Consts[nd.B].Str
+		re, ok := res[pat]
+		if !ok {
+			var err error
+			if re, err = regexp.Compile(pat); err != nil {
+				return errors.New("compile pattern: " + err.Error())
+			}
+			res[pat] = re
 		}
 		p.re = re
 		if isAttr(nd.A) {
