@@ -81,7 +81,7 @@ type Engine struct {
 	args  []int32
 	segs  []pseg
 	flags []pflag
-	index map[string]int32
+	index keyIndex
 	keys  []string
 }
 
@@ -99,8 +99,8 @@ type state struct {
 
 // Evaluate evaluates flag key for ctx at time now.
 func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
-	fi, ok := e.index[key]
-	if !ok {
+	fi := e.index.find(key, e.keys)
+	if fi < 0 {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	st := state{ctx: ctx, now: now}
@@ -114,8 +114,8 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 // another type yields TYPE_MISMATCH with reason ERROR and a nil Value (the
 // caller substitutes its default).
 func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now time.Time) Result {
-	fi, ok := e.index[key]
-	if !ok {
+	fi := e.index.find(key, e.keys)
+	if fi < 0 {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	if f := &e.flags[fi]; f.typ != want {

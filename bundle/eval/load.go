@@ -129,7 +129,6 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		args:     b.Args,
 		segs:     make([]pseg, len(b.Segments)),
 		flags:    make([]pflag, len(b.Flags)),
-		index:    make(map[string]int32, len(b.Flags)),
 		keys:     make([]string, len(b.Flags)),
 	}
 	for i, p := range b.Attributes {
@@ -210,9 +209,9 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 			pf.rules[r].serve, arms = prepareServe(rule.Serve, arms)
 		}
 		e.flags[i] = pf
-		e.index[f.Key] = int32(i)
 		e.keys[i] = f.Key
 	}
+	e.index = newKeyIndex(e.keys)
 	return e, nil
 }
 
