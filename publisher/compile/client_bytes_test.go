@@ -3,8 +3,8 @@ package compile_test
 import (
 	"bytes"
 	"encoding/base64"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
