@@ -35,7 +35,7 @@ wasm-check:
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
-	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/...
+	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
