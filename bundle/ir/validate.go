@@ -125,6 +125,7 @@ func (b *Bundle) validate() error {
 	nodeErr := make(map[int32]error)
 	bad := make([]int32, n)
 	hasRef := make([]bool, n)
+	anyRef := false
 	for i := range b.Nodes {
 		bad[i] = -1
 		if err := b.checkNode(int32(i)); err != nil {
@@ -143,6 +144,7 @@ func (b *Bundle) validate() error {
 		switch b.Nodes[i].Op {
 		case OpInSegment, OpVariant:
 			hasRef[i] = true
+			anyRef = true
 		}
 	}
 	root := func(what string, r int32) error {
@@ -176,7 +178,24 @@ func (b *Bundle) validate() error {
 			return errf("node ", itoa(i), ": ", err.Error())
 		}
 	}
+	if !anyRef {
+		// No variant() or inSegment() node: the reference graph has no
+		// edges, so it has no cycle. (Skips checkCycles' per-flag tables:
+		// 0.3 ms and 250 KB of a 1.7 ms Validate of 10 000 flags.)
+		return nil
+	}
 	return b.checkCycles(hasRef)
+}
+
+// before reports a < b, the order of sorted tables. Most neighbours in a
+// sorted table already differ in their first byte (variant names such as
+// "off" and "on" do not, but "a", "b", "internal" do), which this decides
+// without the runtime's string comparison call.
+func before(a, b string) bool {
+	if a != "" && b != "" && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 // checkSegment checks segment i; errors start with ": " or " ".
@@ -202,7 +221,7 @@ func (b *Bundle) checkSegment(i int, root func(string, int32) error) error {
 		return errf(": raw keys in a client bundle")
 	}
 	for k := 1; k < len(s.Keys); k++ {
-		if s.Keys[k-1] >= s.Keys[k] {
+		if !before(s.Keys[k-1], s.Keys[k]) {
 			return errf(": keys not sorted strictly")
 		}
 	}
@@ -220,7 +239,7 @@ func (b *Bundle) checkFlag(i int, root func(string, int32) error) error {
 	if f.Key == "" {
 		return errf(": empty key")
 	}
-	if i > 0 && b.Flags[i-1].Key >= f.Key {
+	if i > 0 && !before(b.Flags[i-1].Key, f.Key) {
 		return errf(": flags not sorted strictly by key")
 	}
 	if f.Type < TypeBoolean || f.Type > TypeObject {
@@ -229,8 +248,9 @@ func (b *Bundle) checkFlag(i int, root func(string, int32) error) error {
 	if len(f.Variants) == 0 {
 		return errf(": no variants")
 	}
-	for k, v := range f.Variants {
-		if k > 0 && f.Variants[k-1].Name >= v.Name {
+	for k := range f.Variants {
+		v := &f.Variants[k]
+		if k > 0 && !before(f.Variants[k-1].Name, v.Name) {
 			return errf(": variants not sorted strictly by name")
 		}
 		if err := checkJSON(v.Value, f.Type); err != nil {
@@ -244,19 +264,21 @@ func (b *Bundle) checkFlag(i int, root func(string, int32) error) error {
 	if f.OffVariant < 0 || f.OffVariant >= nv {
 		return errf(": off variant ", itoa(int(f.OffVariant)), " out of range")
 	}
-	for r, rule := range f.Rules {
+	for r := range f.Rules {
+		rule := &f.Rules[r]
 		if err := root("", rule.When); err != nil {
 			return errf(" rule ", itoa(r+1), err.Error())
 		}
-		if err := b.checkServe(rule.Serve, nv); err != nil {
+		if err := b.checkServe(&rule.Serve, nv); err != nil {
 			return errf(" rule ", itoa(r+1), ": ", err.Error())
 		}
 	}
-	if err := b.checkServe(f.Default, nv); err != nil {
+	if err := b.checkServe(&f.Default, nv); err != nil {
 		return errf(" default: ", err.Error())
 	}
-	for k, m := range f.Metadata {
-		if k > 0 && f.Metadata[k-1].Key >= m.Key {
+	for k := range f.Metadata {
+		m := &f.Metadata[k]
+		if k > 0 && !before(f.Metadata[k-1].Key, m.Key) {
 			return errf(": metadata not sorted strictly by key")
 		}
 		switch m.Value.Kind {
@@ -397,7 +419,7 @@ func (b *Bundle) checkNode(i int32) error {
 	return errf("invalid op ", itoa(int(nd.Op)))
 }
 
-func (b *Bundle) checkServe(s Serve, nv int32) error {
+func (b *Bundle) checkServe(s *Serve, nv int32) error {
 	if len(s.Split) == 0 {
 		if s.Variant < 0 || s.Variant >= nv {
 			return errf("variant ", itoa(int(s.Variant)), " out of range")
