@@ -240,18 +240,30 @@ func (e *Engine) attr(i int32, st *state, tmp *val) *val {
 
 // scalar returns attribute i's kind and, for strings, numbers and bools,
 // its value, in registers: the fused operators' fast path. Other kinds
-// report only their kind.
+// report only their kind. cond has its own copy of the flat-lookup
+// part (see there).
 func (e *Engine) scalar(i int32, st *state) (kind, string, float64, bool) {
-	if st.slots != nil {
-		p := &st.slots[i]
-		if p.k == kUnresolved {
-			e.attrs[i].lookup(st.ctx, p)
+	if st.slots == nil {
+		v, ok := st.ctx[e.attrs[i].full]
+		switch x := v.(type) {
+		case string:
+			return kStr, x, 0, false
+		case float64:
+			return kNum, "", x, false
 		}
-		return p.k, p.s, p.n, p.b
+		return e.scalarSlow(i, st, v, ok)
 	}
-	a := &e.attrs[i]
-	v, ok := st.ctx[a.full]
+	p := &st.slots[i]
+	if p.k == kUnresolved {
+		e.attrs[i].lookup(st.ctx, p)
+	}
+	return p.k, p.s, p.n, p.b
+}
+
+// scalarSlow is scalar for a flat lookup that found v (ok) or nothing.
+func (e *Engine) scalarSlow(i int32, st *state, v any, ok bool) (kind, string, float64, bool) {
 	if !ok {
+		a := &e.attrs[i]
 		if a.parts == nil {
 			return kUnknown, "", 0, false
 		}
@@ -260,10 +272,6 @@ func (e *Engine) scalar(i int32, st *state) (kind, string, float64, bool) {
 		return tmp.k, tmp.s, tmp.n, tmp.b
 	}
 	switch x := v.(type) {
-	case string:
-		return kStr, x, 0, false
-	case float64:
-		return kNum, "", x, false
 	case int:
 		return kNum, "", float64(x), false
 	case bool:

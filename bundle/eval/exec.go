@@ -10,76 +10,116 @@ import (
 )
 
 // cond evaluates boolean node i.
+//
+// The fused attribute ops share one attribute read, written out here (it
+// is scalar, which is too big to inline), and one flat switch over ops
+// specialised by comparison (no second switch on p.sub).
 func (e *Engine) cond(i int32, st *state) tri {
 	p := &e.nodes[i]
-	switch p.op {
-	case fStrAttr:
-		k, s, _, _ := e.scalar(p.a, st)
-		if k != kStr {
-			return unk
-		}
-		return strFn(p.sub, s, p.c.s)
-	case fCmpAttrN:
-		k, _, n, _ := e.scalar(p.a, st)
-		if k != kNum {
-			return unk
-		}
-		return cmpNum(p.sub, n, p.c.n)
-	case fCmpAttrS:
-		k, s, _, _ := e.scalar(p.a, st)
-		if k != kStr {
-			return unk
-		}
-		return cmpResult(p.sub, strings.Compare(s, p.c.s))
-	case fCmpAttrB:
-		k, _, _, b := e.scalar(p.a, st)
-		if k != kBool {
-			return unk
-		}
-		return triOf((b == p.c.b) == (p.sub == ir.OpEq))
-	case fInAttrSet:
-		k, s, _, _ := e.scalar(p.a, st)
-		if k != kStr {
-			return unk
-		}
-		if p.set != nil {
-			_, ok := p.set[s]
-			return triOf(ok)
-		}
-		for _, x := range p.strs {
-			if x == s {
-				return tru
+	if p.op >= fStarts && p.op <= fMatch {
+		var k kind
+		var s string
+		var n float64
+		var b bool
+		if st.slots == nil {
+			v, ok := st.ctx[e.attrs[p.a].full]
+			switch x := v.(type) {
+			case string:
+				k, s = kStr, x
+			case float64:
+				k, n = kNum, x
+			case int: // Go callers' literals
+				k, n = kNum, float64(x)
+			default:
+				k, s, n, b = e.scalarSlow(p.a, st, v, ok)
 			}
+		} else {
+			k, s, n, b = e.scalar(p.a, st)
 		}
-		return fls
-	case fMatchAttr:
-		k, s, _, _ := e.scalar(p.a, st)
+		switch p.op {
+		case fStarts:
+			if k != kStr {
+				return unk
+			}
+			return triOf(strings.HasPrefix(s, p.c.s))
+		case fEnds:
+			if k != kStr {
+				return unk
+			}
+			return triOf(strings.HasSuffix(s, p.c.s))
+		case fContains:
+			if k != kStr {
+				return unk
+			}
+			return triOf(strings.Contains(s, p.c.s))
+		case fNumEq:
+			if k != kNum {
+				return unk
+			}
+			return triOf(n == p.c.n)
+		case fNumNe:
+			if k != kNum {
+				return unk
+			}
+			return triOf(n != p.c.n)
+		case fNumLt, fNumLe, fNumGt, fNumGe:
+			if k != kNum || n != n { // NaN is unordered (constants are finite: Validate)
+				return unk
+			}
+			switch p.op {
+			case fNumLt:
+				return triOf(n < p.c.n)
+			case fNumLe:
+				return triOf(n <= p.c.n)
+			case fNumGt:
+				return triOf(n > p.c.n)
+			}
+			return triOf(n >= p.c.n)
+		case fStrEq:
+			if k != kStr {
+				return unk
+			}
+			return triOf(s == p.c.s)
+		case fStrNe:
+			if k != kStr {
+				return unk
+			}
+			return triOf(s != p.c.s)
+		case fStrCmp:
+			if k != kStr {
+				return unk
+			}
+			return cmpResult(p.sub, strings.Compare(s, p.c.s))
+		case fBoolIs:
+			if k != kBool {
+				return unk
+			}
+			return triOf(b == p.c.b)
+		case fInSet:
+			if k != kStr {
+				return unk
+			}
+			if p.set != nil {
+				_, ok := p.set[s]
+				return triOf(ok)
+			}
+			for _, x := range p.strs {
+				// Length and first byte before the memequal call: most
+				// misses ("FR" vs ["CA", "US"]) never make it (F2 -4 ns).
+				if len(x) == len(s) && (len(s) == 0 || x[0] == s[0]) && x == s {
+					return tru
+				}
+			}
+			return fls
+		}
+		// fMatch
 		if k != kStr {
 			return unk
 		}
 		return triOf(p.re.MatchString(s))
-	case fBoolAttr:
-		k, _, _, b := e.scalar(p.a, st)
-		if k != kBool {
-			return unk
-		}
-		return triOf(b)
-	case fConstTri:
-		if p.c.k != kBool {
-			return unk
-		}
-		return triOf(p.c.b)
 	}
-	switch ir.Op(p.op) {
-	case ir.OpNot:
-		switch e.cond(p.a, st) {
-		case tru:
-			return fls
-		case fls:
-			return tru
-		}
-		return unk
-	case ir.OpAnd:
+	switch p.op {
+	case pop(ir.OpAnd):
 		l := e.cond(p.a, st)
 		if l == fls {
 			return fls
@@ -92,7 +132,7 @@ func (e *Engine) cond(i int32, st *state) tri {
 			return tru
 		}
 		return unk
-	case ir.OpOr:
+	case pop(ir.OpOr):
 		l := e.cond(p.a, st)
 		if l == tru {
 			return tru
@@ -105,6 +145,19 @@ func (e *Engine) cond(i int32, st *state) tri {
 			return fls
 		}
 		return unk
+	case pop(ir.OpNot):
+		switch e.cond(p.a, st) {
+		case tru:
+			return fls
+		case fls:
+			return tru
+		}
+		return unk
+	case fConstTri:
+		if p.c.k != kBool {
+			return unk
+		}
+		return triOf(p.c.b)
 	}
 	return e.condSlow(p, st)
 }
@@ -307,27 +360,6 @@ func strFn(op ir.Op, s, c string) tri {
 		return triOf(strings.HasSuffix(s, c))
 	}
 	return triOf(strings.Contains(s, c))
-}
-
-func cmpNum(op ir.Op, a, b float64) tri {
-	switch op {
-	case ir.OpEq:
-		return triOf(a == b)
-	case ir.OpNe:
-		return triOf(a != b)
-	}
-	if a != a || b != b { // NaN is unordered
-		return unk
-	}
-	switch op {
-	case ir.OpLt:
-		return triOf(a < b)
-	case ir.OpLe:
-		return triOf(a <= b)
-	case ir.OpGt:
-		return triOf(a > b)
-	}
-	return triOf(a >= b)
 }
 
 func cmpResult(op ir.Op, c int) tri {

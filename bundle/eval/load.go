@@ -40,16 +40,26 @@ func (e *loadError) Unwrap() []error {
 // pop is a prepared operator: an ir.Op or one of the fused operators below.
 type pop uint8
 
-// Fused operators, recognised at load from generic IR patterns.
+// Fused operators, recognised at load from generic IR patterns. Those
+// from fStarts to fMatch read attribute a and compare it with constant c;
+// each comparison has its own op so that cond dispatches once.
 const (
-	fStrAttr   pop = pop(ir.NumOps) + iota // attr.startsWith/endsWith/contains(const string); sub = op
-	fCmpAttrN                              // attr <op> const number; sub = op
-	fCmpAttrS                              // attr <op> const string; sub = op
-	fCmpAttrB                              // attr ==/!= const bool; sub = op
-	fInAttrSet                             // attr in [const strings]
-	fMatchAttr                             // attr.matches(re)
-	fBoolAttr                              // attr as a condition
-	fConstTri                              // a constant condition (c.b)
+	fStarts   pop = pop(ir.NumOps) + iota // attr.startsWith(const string)
+	fEnds                                 // attr.endsWith(const string)
+	fContains                             // attr.contains(const string)
+	fNumEq                                // attr == const number
+	fNumNe                                // attr != const number
+	fNumLt                                // attr < const number (finite: Validate)
+	fNumLe                                // attr <= const number
+	fNumGt                                // attr > const number
+	fNumGe                                // attr >= const number
+	fStrEq                                // attr == const string
+	fStrNe                                // attr != const string
+	fStrCmp                               // attr <op> const string; sub = op (ordering)
+	fBoolIs                               // attr is the bool c.b (==/!= const bool, or attr as a condition)
+	fInSet                                // attr in [const strings]
+	fMatch                                // attr.matches(re)
+	fConstTri                             // a constant condition (c.b)
 )
 
 // pnode is a prepared node; its index equals the IR node's index.
@@ -58,8 +68,8 @@ type pnode struct {
 	sub  ir.Op
 	a, b int32
 	c    val                 // constant operand (OpConst, fused const)
-	strs []string            // fInAttrSet, small sets (sorted)
-	set  map[string]struct{} // fInAttrSet, large sets
+	strs []string            // fInSet, small sets (sorted)
+	set  map[string]struct{} // fInSet, large sets
 	re   *regexp.Regexp
 }
 
@@ -304,35 +314,42 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val, res map[string]*re
 		}
 		p.re = re
 		if isAttr(nd.A) {
-			p.op, p.a = fMatchAttr, b.Nodes[nd.A].A
+			p.op, p.a = fMatch, b.Nodes[nd.A].A
 		}
 	case ir.OpBool:
 		if isAttr(nd.A) {
-			p.op, p.a = fBoolAttr, b.Nodes[nd.A].A
+			p.op, p.a, p.c = fBoolIs, b.Nodes[nd.A].A, val{k: kBool, b: true}
 		} else if c, ok := constOf(nd.A); ok {
 			p.op, p.c = fConstTri, c
 		}
 	case ir.OpStartsWith, ir.OpEndsWith, ir.OpContains:
 		if c, ok := constOf(nd.B); ok && c.k == kStr && isAttr(nd.A) {
-			p.op, p.a, p.c = fStrAttr, b.Nodes[nd.A].A, c
+			p.op, p.a, p.c = fStarts+pop(nd.Op-ir.OpStartsWith), b.Nodes[nd.A].A, c
 		}
 	case ir.OpEq, ir.OpNe, ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe:
 		x, y, op := nd.A, nd.B, nd.Op
 		if !isAttr(x) && isAttr(y) {
 			x, y, op = y, x, flip(op)
 		}
-		if c, ok := constOf(y); ok && isAttr(x) {
-			switch {
-			case c.k == kNum:
-				p.op = fCmpAttrN
-			case c.k == kStr:
-				p.op = fCmpAttrS
-			case c.k == kBool && (op == ir.OpEq || op == ir.OpNe):
-				p.op = fCmpAttrB
-			}
-			if p.op != pop(nd.Op) {
-				p.sub, p.a, p.c = op, b.Nodes[x].A, c
-			}
+		c, ok := constOf(y)
+		if !ok || !isAttr(x) {
+			break
+		}
+		switch {
+		case c.k == kNum:
+			p.op = fNumEq + pop(op-ir.OpEq)
+		case c.k == kStr && op == ir.OpEq:
+			p.op = fStrEq
+		case c.k == kStr && op == ir.OpNe:
+			p.op = fStrNe
+		case c.k == kStr:
+			p.op = fStrCmp
+		case c.k == kBool && (op == ir.OpEq || op == ir.OpNe):
+			// == true / != false: is true; == false / != true: is false.
+			p.op, c.b = fBoolIs, c.b == (op == ir.OpEq)
+		}
+		if p.op != pop(nd.Op) {
+			p.sub, p.a, p.c = op, b.Nodes[x].A, c
 		}
 	case ir.OpIn:
 		if c, ok := constOf(nd.B); ok && isAttr(nd.A) && c.k == kVals {
@@ -346,7 +363,7 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, cv []val, res map[string]*re
 				strs = append(strs, x.s)
 			}
 			if len(strs) > 0 {
-				p.op, p.a = fInAttrSet, b.Nodes[nd.A].A
+				p.op, p.a = fInSet, b.Nodes[nd.A].A
 				if len(strs) > setThreshold {
 					p.set = make(map[string]struct{}, len(strs))
 					for _, s := range strs {
