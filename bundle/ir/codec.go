@@ -595,8 +595,9 @@ func (e *codecEncoder) serve(s *Serve) {
 // ErrUnknownField, ErrUnsupportedVersion or ErrMalformed.
 //
 // Decode does not call Validate. The returned Bundle's strings share one
-// backing string, and Variant.Value slices share one backing array: treat
-// them as read-only.
+// backing string, Variant.Value slices share one backing array, and flags
+// whose variant lists, rule lists or splits are encoded identically may
+// share those slices: treat them as read-only.
 func Decode(data []byte, lim Limits) (*Bundle, error) {
 	lim = lim.codecWithDefaults()
 	if len(data) > lim.MaxBytes {
@@ -631,6 +632,44 @@ type decDecoder struct {
 	aMeta     []Meta
 	aStrs     []string
 	aConsts   []Const
+
+	// The last decoded section of each kind, to share its slice with an
+	// identical next one (see decRepeat).
+	rVariants [TypeObject + 1]decRepeat[Variant] // by flag type
+	rRules    decRepeat[Rule]
+	rSplit    decRepeat[Weight]
+}
+
+// decRepeat remembers the encoding of the last variant list, rule list or
+// split decoded (count included) and the slice decoded from it. When the
+// next section of that kind has the same bytes, the decoder hands out the
+// same slice instead of decoding a copy: decoding is a function of the
+// bytes alone (the string table is fixed), so the result would be equal,
+// and the decoded Bundle is read-only. Only the totals checked against
+// Limits still grow; if that would exceed a limit, the section is decoded
+// normally and fails there. Flags of one type commonly repeat their
+// variants, and flags generated from one template their rules and splits;
+// for 10 000 F2-like flags this cut Decode's allocation from 6.1 MB to
+// 1.9 MB and its time by about half (see the commit message).
+type decRepeat[T any] struct {
+	raw   []byte // the section's encoding, a slice of the input
+	elems []T    // never empty once raw is set
+	inner int    // split arms counted inside the section (rule lists)
+}
+
+// match reports whether the input at d.pos starts with the remembered
+// section.
+func (r *decRepeat[T]) match(d *decDecoder) bool {
+	n := len(r.raw)
+	return n != 0 && n <= len(d.data)-d.pos && string(d.data[d.pos:d.pos+n]) == string(r.raw)
+}
+
+// set remembers the section decoded from input offset at to d.pos, unless
+// decoding it failed.
+func (r *decRepeat[T]) set(d *decDecoder, at int, elems []T, inner int) {
+	if d.err == nil {
+		r.raw, r.elems, r.inner = d.data[at:d.pos], elems, inner
+	}
 }
 
 // fail records the first error, at the current offset, and empties the
@@ -1182,8 +1221,15 @@ func (d *decDecoder) flag(f *Flag) {
 		f.Type = FlagType(t)
 	}
 	if m&codecFlagVariants != 0 {
-		n := d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true)
-		if n > 0 {
+		// Flags of one type often have the same variants (on/off):
+		// remember the last variant list per type.
+		rep := &d.rVariants[min(f.Type, TypeObject)] // Type is checked above unless d.err is set
+		at := d.pos
+		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxVariants-d.nVariants {
+			d.nVariants += n
+			d.pos += len(rep.raw)
+			f.Variants = rep.elems
+		} else if n = d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true); n > 0 {
 			f.Variants = decTake(d, &d.aVariants, n)
 			for i := range f.Variants {
 				v := &f.Variants[i]
@@ -1199,6 +1245,7 @@ func (d *decDecoder) flag(f *Flag) {
 					return
 				}
 			}
+			rep.set(d, at, f.Variants, 0)
 		}
 	}
 	if m&codecFlagEnabled != 0 {
@@ -1215,8 +1262,14 @@ func (d *decDecoder) flag(f *Flag) {
 		f.OffVariant = d.nz32()
 	}
 	if m&codecFlagRules != 0 {
-		n := d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true)
-		if n > 0 {
+		rep := &d.rRules
+		at, arms := d.pos, d.nWeights
+		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxRules-d.nRules && rep.inner <= d.lim.MaxWeights-d.nWeights {
+			d.nRules += n
+			d.nWeights += rep.inner
+			d.pos += len(rep.raw)
+			f.Rules = rep.elems
+		} else if n = d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true); n > 0 {
 			f.Rules = decTake(d, &d.aRules, n)
 			for i := range f.Rules {
 				r := &f.Rules[i]
@@ -1235,6 +1288,7 @@ func (d *decDecoder) flag(f *Flag) {
 					return
 				}
 			}
+			rep.set(d, at, f.Rules, d.nWeights-arms)
 		}
 	}
 	if m&codecFlagDefault != 0 {
@@ -1290,8 +1344,13 @@ func (d *decDecoder) serve(s *Serve) {
 		s.Variant = d.nz32()
 	}
 	if m&codecServeSplit != 0 {
-		n := d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true)
-		if n > 0 {
+		rep := &d.rSplit
+		at := d.pos
+		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxWeights-d.nWeights {
+			d.nWeights += n
+			d.pos += len(rep.raw)
+			s.Split = rep.elems
+		} else if n = d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true); n > 0 {
 			s.Split = decTake(d, &d.aWeights, n)
 			for i := range s.Split {
 				w := &s.Split[i]
@@ -1302,6 +1361,7 @@ func (d *decDecoder) serve(s *Serve) {
 				}
 				w.Weight = uint32(u)
 			}
+			rep.set(d, at, s.Split, 0)
 		}
 	}
 	if m&codecServeBucketBy != 0 {
