@@ -87,8 +87,8 @@ func appendUnit(b []byte, k kind, s string, f float64) ([]byte, bool) {
 type hashPrefix struct {
 	h     uint32 // state after the prefix's whole 4-byte blocks
 	tail  uint32 // the prefix's 0-3 leftover bytes, little-endian
-	ntail int
-	n     int // prefix length in bytes
+	ntail int32
+	n     uint32 // prefix length in bytes (mod 2^32, as MurmurHash3 counts it)
 }
 
 func mixK(k uint32) uint32 {
@@ -114,7 +114,7 @@ func fmix(h uint32) uint32 {
 
 func newHashPrefix(salt string) hashPrefix {
 	p := salt + "/"
-	hp := hashPrefix{n: len(p)}
+	hp := hashPrefix{n: uint32(len(p))}
 	for len(p) >= 4 {
 		hp.h = mixH(hp.h, uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(p[3])<<24)
 		p = p[4:]
@@ -122,7 +122,7 @@ func newHashPrefix(salt string) hashPrefix {
 	for i := 0; i < len(p); i++ {
 		hp.tail |= uint32(p[i]) << (8 * i)
 	}
-	hp.ntail = len(p)
+	hp.ntail = int32(len(p))
 	return hp
 }
 
@@ -149,7 +149,7 @@ func sum[T string | []byte](hp *hashPrefix, unit T) uint32 {
 	if nt > 0 {
 		h ^= mixK(k)
 	}
-	return fmix(h ^ uint32(hp.n+len(unit)))
+	return fmix(h ^ (hp.n + uint32(len(unit))))
 }
 
 // unitBucket returns the bucket of the unit (k, s, f) under the prefix, and

@@ -81,6 +81,7 @@ type Engine struct {
 	args  []int32
 	segs  []pseg
 	flags []pflag
+	arms  []arm // split arms of all serves
 	index keyIndex
 	keys  []string
 }
@@ -106,7 +107,8 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 	st := state{ctx: ctx, now: now}
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, &st)
-	return Result{Key: f.key, Value: f.values[v], Variant: f.names[v], Reason: reason,
+	x := &f.vars[v]
+	return Result{Key: e.keys[fi], Value: x.value, Variant: x.name, Reason: reason,
 		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
 }
 
@@ -119,12 +121,13 @@ func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now tim
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	if f := &e.flags[fi]; f.typ != want {
-		return Result{Key: f.key, Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
+		return Result{Key: e.keys[fi], Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
 	}
 	st := state{ctx: ctx, now: now}
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, &st)
-	return Result{Key: f.key, Value: f.values[v], Variant: f.names[v], Reason: reason,
+	x := &f.vars[v]
+	return Result{Key: e.keys[fi], Value: x.value, Variant: x.name, Reason: reason,
 		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
 }
 
@@ -168,9 +171,10 @@ func (e *Engine) Audience() ir.Audience { return e.audience }
 func (e *Engine) fill(r *Result, fi int32, st *state) {
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, st)
-	r.Key = f.key
-	r.Value = f.values[v]
-	r.Variant = f.names[v]
+	x := &f.vars[v]
+	r.Key = e.keys[fi]
+	r.Value = x.value
+	r.Variant = x.name
 	r.Reason = reason
 	r.ErrorCode = code
 	r.RuleID = rule
@@ -188,7 +192,7 @@ func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
 		if e.cond(r.when, st) != tru {
 			continue
 		}
-		if r.serve.split == nil {
+		if r.serve.narm == 0 {
 			return r.serve.variant, ReasonTargetingMatch, CodeNone, r.id
 		}
 		if v, ok := e.split(f, &r.serve, st); ok {
@@ -196,7 +200,7 @@ func (e *Engine) run(f *pflag, st *state) (int32, Reason, ErrorCode, string) {
 		}
 		return f.def, ReasonDefault, CodeTargetingKeyMissing, r.id
 	}
-	if f.dflt.split == nil {
+	if f.dflt.narm == 0 {
 		if len(f.rules) == 0 {
 			return f.dflt.variant, ReasonStatic, CodeNone, ""
 		}
@@ -215,13 +219,14 @@ func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
+	arms := e.arms[s.arm0 : s.arm0+s.narm]
 	x := uint64(bucket) * s.total
-	for i := range s.split {
-		if x < s.split[i].cum {
-			return s.split[i].variant, true
+	for i := range arms {
+		if x < arms[i].cum {
+			return arms[i].variant, true
 		}
 	}
-	return s.split[len(s.split)-1].variant, true
+	return arms[len(arms)-1].variant, true
 }
 
 // attr returns the value of attribute i: its slot in the per-call cache

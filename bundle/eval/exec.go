@@ -249,7 +249,7 @@ func (e *Engine) value(i int32, st *state) val {
 		f := &e.flags[p.a]
 		vi, _, _, _ := e.run(f, st)
 		st.depth--
-		return val{k: kStr, s: f.names[vi]}
+		return val{k: kStr, s: f.vars[vi].name}
 	case ir.OpList:
 		return val{k: kArgs, i: [3]int64{int64(p.a), int64(p.b)}}
 	}

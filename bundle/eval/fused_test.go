@@ -40,7 +40,7 @@ func TestFusedMatchesGeneric(t *testing.T) {
 			ctxs = append(ctxs, Context{}) // missing, not null
 		}
 		for _, ctx := range ctxs {
-			for _, f := range e.flags {
+			for fi, f := range e.flags {
 				i := f.rules[0].when
 				p := e.nodes[i]
 				seen[p.op] = true
@@ -50,11 +50,11 @@ func TestFusedMatchesGeneric(t *testing.T) {
 				got := e.cond(i, &s)
 				want := e.condSlow(&generic, &s)
 				if got != want {
-					t.Errorf("%s with x=%#v: fused %d, generic %d", f.key, v, got, want)
+					t.Errorf("%s with x=%#v: fused %d, generic %d", e.keys[fi], v, got, want)
 				}
 				s.slots = make([]val, len(e.attrs))
 				if got := e.cond(i, &s); got != want {
-					t.Errorf("%s with x=%#v (slots): fused %d, generic %d", f.key, v, got, want)
+					t.Errorf("%s with x=%#v (slots): fused %d, generic %d", e.keys[fi], v, got, want)
 				}
 			}
 		}

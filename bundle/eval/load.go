@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"encoding/binary"
 	"errors"
 	"regexp"
 	"sort"
@@ -73,12 +74,14 @@ type pnode struct {
 	re   *regexp.Regexp
 }
 
-// pserve is a prepared Serve.
+// pserve is a prepared Serve. Its split arms are Engine.arms[arm0:arm0+narm]
+// (offsets, not a slice: 24 instead of 48 bytes, ×4 per F2-like flag).
 type pserve struct {
 	variant  int32
-	split    []arm // nil for a fixed variant
-	total    uint64
 	bucketBy int32
+	arm0     int32
+	narm     int32 // 0 for a fixed variant
+	total    uint64
 }
 
 // arm is one split arm with its cumulative weight times the bucket count.
@@ -89,23 +92,27 @@ type arm struct {
 
 type prule struct {
 	id    string
-	when  int32
 	serve pserve
+	when  int32
 }
 
+// pvar is a variant: its name and decoded value.
+type pvar struct {
+	name  string
+	value any
+}
+
+// pflag is a prepared flag; its key is Engine.keys at the same index.
 type pflag struct {
-	key     string
-	typ     ir.FlagType
-	enabled bool
+	rules   []prule
+	vars    []pvar // shared by flags with identical scalar variants
+	meta    []ir.Meta
+	dflt    pserve
+	hash    hashPrefix // of salt + "/"
 	def     int32
 	off     int32
-	rules   []prule
-	dflt    pserve
-	salt    string
-	hash    hashPrefix // of salt + "/"
-	names   []string
-	values  []any
-	meta    []ir.Meta
+	typ     ir.FlagType
+	enabled bool
 }
 
 type pseg struct {
@@ -167,56 +174,35 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		e.segs[i] = ps
 	}
 	// One backing array per kind for all flags: a handful of allocations
-	// instead of several per flag.
-	var nv, nr, na int
+	// instead of several per flag (Load10k 6.7 MB -> 2.9 MB allocated).
+	var nr, na int
 	for i := range b.Flags {
 		f := &b.Flags[i]
-		nv += len(f.Variants)
 		nr += len(f.Rules)
 		na += len(f.Default.Split)
 		for _, r := range f.Rules {
 			na += len(r.Serve.Split)
 		}
 	}
-	names := make([]string, nv)
-	values := make([]any, nv)
 	rules := make([]prule, nr)
-	arms := make([]arm, na)
-	boxed := map[string]any{}
+	e.arms = make([]arm, 0, na)
+	vp := varPool{boxed: map[string]any{}, tables: map[string][]pvar{}}
 	for i := range b.Flags {
 		f := &b.Flags[i]
-		n := len(f.Variants)
 		pf := pflag{
-			key: f.Key, typ: f.Type, enabled: f.Enabled, def: f.DefaultVariant, off: f.OffVariant,
-			salt: f.Salt, hash: newHashPrefix(f.Salt), meta: f.Metadata,
-			names:  names[:n:n],
-			values: values[:n:n],
-			rules:  rules[:len(f.Rules):len(f.Rules)],
+			typ: f.Type, enabled: f.Enabled, def: f.DefaultVariant, off: f.OffVariant,
+			hash: newHashPrefix(f.Salt), meta: f.Metadata,
+			rules: rules[:len(f.Rules):len(f.Rules)],
 		}
-		names, values, rules = names[n:], values[n:], rules[len(f.Rules):]
-		pf.dflt, arms = prepareServe(f.Default, arms)
-		for k, v := range f.Variants {
-			pf.names[k] = v.Name
-			// Scalars are shared across flags (one box per distinct
-			// encoding); objects and arrays get their own copy.
-			if bv, ok := boxed[string(v.Value)]; ok {
-				pf.values[k] = bv
-				continue
-			}
-			dv, err := decodeJSON(v.Value)
-			if err != nil {
-				return nil, &loadError{msg: "flag " + strconv.Quote(f.Key) + " variant " + strconv.Quote(v.Name), cause: err}
-			}
-			pf.values[k] = dv
-			switch dv.(type) {
-			case map[string]any, []any:
-			default:
-				boxed[string(v.Value)] = dv
-			}
+		rules = rules[len(f.Rules):]
+		pf.dflt = e.prepareServe(f.Default)
+		vars, bad, err := vp.variants(f.Variants)
+		if err != nil {
+			return nil, &loadError{msg: "flag " + strconv.Quote(f.Key) + " variant " + strconv.Quote(bad), cause: err}
 		}
+		pf.vars = vars
 		for r, rule := range f.Rules {
-			pf.rules[r] = prule{id: rule.ID, when: rule.When}
-			pf.rules[r].serve, arms = prepareServe(rule.Serve, arms)
+			pf.rules[r] = prule{id: rule.ID, when: rule.When, serve: e.prepareServe(rule.Serve)}
 		}
 		e.flags[i] = pf
 		e.keys[i] = f.Key
@@ -225,21 +211,86 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 	return e, nil
 }
 
-// prepareServe prepares s, taking its arms from the front of pool.
-func prepareServe(s ir.Serve, pool []arm) (pserve, []arm) {
+// varPool prepares variant lists for Load: decoded values and whole
+// tables are shared between flags where that is safe, and new tables are
+// carved from chunks.
+type varPool struct {
+	boxed  map[string]any    // scalar JSON encoding -> its one box
+	tables map[string][]pvar // variantsKey -> table, for all-scalar tables
+	chunk  []pvar
+	key    []byte
+}
+
+// varChunk is the number of variants allocated at once for new tables.
+const varChunk = 512
+
+// variants returns the prepared table of vs. Tables of scalar values are
+// shared by every flag with the same names and encodings (boolean on/off
+// flags, copies of one flag): 10 000 F2-like flags need one table instead
+// of 50 000 variants (-1.6 MB per Load10k). Objects and arrays are never
+// shared between flags.
+func (vp *varPool) variants(vs []ir.Variant) (t []pvar, bad string, err error) {
+	vp.key = variantsKey(vp.key[:0], vs)
+	if t, ok := vp.tables[string(vp.key)]; ok {
+		return t, "", nil
+	}
+	n := len(vs)
+	if len(vp.chunk) < n {
+		vp.chunk = make([]pvar, max(n, varChunk))
+	}
+	t = vp.chunk[:n:n]
+	vp.chunk = vp.chunk[n:]
+	scalars := true
+	for k, v := range vs {
+		t[k].name = v.Name
+		if bv, ok := vp.boxed[string(v.Value)]; ok {
+			t[k].value = bv
+			continue
+		}
+		dv, err := decodeJSON(v.Value)
+		if err != nil {
+			return nil, v.Name, err
+		}
+		t[k].value = dv
+		switch dv.(type) {
+		case map[string]any, []any:
+			scalars = false
+		default:
+			vp.boxed[string(v.Value)] = dv
+		}
+	}
+	if scalars {
+		vp.tables[string(vp.key)] = t
+	}
+	return t, "", nil
+}
+
+// variantsKey appends an unambiguous encoding of vs (length-prefixed names
+// and values) to buf.
+func variantsKey(buf []byte, vs []ir.Variant) []byte {
+	for _, v := range vs {
+		buf = binary.AppendUvarint(buf, uint64(len(v.Name)))
+		buf = append(buf, v.Name...)
+		buf = binary.AppendUvarint(buf, uint64(len(v.Value)))
+		buf = append(buf, v.Value...)
+	}
+	return buf
+}
+
+// prepareServe prepares s, appending its arms to e.arms.
+func (e *Engine) prepareServe(s ir.Serve) pserve {
 	p := pserve{variant: s.Variant, bucketBy: s.BucketBy}
 	if len(s.Split) == 0 {
-		return p, pool
+		return p
 	}
-	n := len(s.Split)
-	p.split, pool = pool[:n:n], pool[n:]
+	p.arm0, p.narm = int32(len(e.arms)), int32(len(s.Split))
 	var cum uint64
-	for i, w := range s.Split {
+	for _, w := range s.Split {
 		cum += uint64(w.Weight)
-		p.split[i] = arm{variant: w.Variant, cum: cum * buckets}
+		e.arms = append(e.arms, arm{variant: w.Variant, cum: cum * buckets})
 	}
 	p.total = cum
-	return p, pool
+	return p
 }
 
 // constVal converts a constant (lists become kVals).
