@@ -626,12 +626,12 @@ type decDecoder struct {
 	nList, nKeys, nVariants, nRules, nWeights, nMeta int
 
 	// Arenas: element slices are carved from shared chunks.
-	aVariants []Variant
-	aRules    []Rule
-	aWeights  []Weight
-	aMeta     []Meta
-	aStrs     []string
-	aConsts   []Const
+	aVariants decArena[Variant]
+	aRules    decArena[Rule]
+	aWeights  decArena[Weight]
+	aMeta     decArena[Meta]
+	aStrs     decArena[string]
+	aConsts   decArena[Const]
 
 	// The last decoded section of each kind, to share its slice with an
 	// identical next one (see decRepeat).
@@ -883,21 +883,26 @@ func (d *decDecoder) bytesField() []byte {
 	return d.blob[a:b:b]
 }
 
-// decTake carves n elements from an arena, refilling it with a chunk sized
-// by the remaining input (each element takes at least one byte).
-func decTake[T any](d *decDecoder, arena *[]T, n int) []T {
-	if n > len(*arena) {
-		c := (len(d.data) - d.pos) / 8
-		if c > 1024 {
-			c = 1024
-		}
-		if c < n {
-			c = n
-		}
-		*arena = make([]T, c)
+// decArena is a chunk that element slices are carved from.
+type decArena[T any] struct {
+	free  []T // the unused rest of the current chunk
+	chunk int // the current chunk's length
+}
+
+// decTake carves n elements from an arena. A new chunk is twice the last
+// one (starting at 16 elements), at most 1024, and at most an eighth of the
+// remaining input (each element takes at least one byte), but at least n.
+// Growing from small chunks rather than starting at 1024 matters since
+// Decode shares repeated lists (decRepeat) and may carve only a few: for
+// 1 000 F2-like flags it cut the allocation by ~100 KB (see the commit).
+func decTake[T any](d *decDecoder, a *decArena[T], n int) []T {
+	if n > len(a.free) {
+		c := min(max(2*a.chunk, 16), 1024, (len(d.data)-d.pos)/8)
+		c = max(c, n)
+		a.free, a.chunk = make([]T, c), c
 	}
-	s := (*arena)[:n:n]
-	*arena = (*arena)[n:]
+	s := a.free[:n:n]
+	a.free = a.free[n:]
 	return s
 }
 
