@@ -4,6 +4,7 @@ package ir
 // specification; this file is its reference implementation.
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/bits"
@@ -960,9 +961,14 @@ func (d *decDecoder) stringTable() {
 	d.big = string(d.data[d.pos : d.pos+sum])
 	base := d.pos
 	prev := ""
+	// An all-ASCII table (the usual case: keys, names, JSON of ASCII
+	// values) is valid UTF-8 entry by entry; one pass over it replaces a
+	// utf8.ValidString call per entry (~10% of Decode of 10 000 flags,
+	// see the commit).
+	ascii := codecASCII(d.data[base : base+sum])
 	for i := 0; i < n; i++ {
 		s := d.big[d.off[i]:d.off[i+1]]
-		if !utf8.ValidString(s) {
+		if !ascii && !utf8.ValidString(s) {
 			d.pos = base + d.off[i]
 			d.fail(ErrMalformed, "string "+strconv.Itoa(i)+" is not valid UTF-8")
 			return
@@ -975,6 +981,20 @@ func (d *decDecoder) stringTable() {
 		prev = s
 	}
 	d.pos += sum
+}
+
+// codecASCII reports whether every byte of b is below 0x80, eight at a
+// time.
+func codecASCII(b []byte) bool {
+	var or uint64
+	for len(b) >= 8 {
+		or |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
 }
 
 func (d *decDecoder) bundle() (*Bundle, error) {
