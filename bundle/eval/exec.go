@@ -23,14 +23,15 @@ func (e *Engine) cond(i int32, st *state) tri {
 		var b bool
 		if st.slots == nil {
 			v, ok := st.ctx[e.attrs[p.a].full]
-			switch x := v.(type) {
-			case string:
+			// Assertions, not a type switch: each compares the type word
+			// once (a switch compares the type's hash first).
+			if x, isStr := v.(string); isStr {
 				k, s = kStr, x
-			case float64:
+			} else if x, isNum := v.(float64); isNum {
 				k, n = kNum, x
-			case int: // Go callers' literals
+			} else if x, isInt := v.(int); isInt { // Go callers' literals
 				k, n = kNum, float64(x)
-			default:
+			} else {
 				k, s, n, b = e.scalarSlow(p.a, st, v, ok)
 			}
 		} else {
