@@ -409,8 +409,12 @@ func (b *Bundle) checkNode(i int32) error {
 		if err := child(nd.B, false); err != nil {
 			return err
 		}
+		// An OpConst operand with an out-of-range index is rejected by its
+		// own check (which this node inherits through bad[]); reading
+		// Consts[r.A] here without the range check panicked (found by
+		// FuzzDecodeValidateShared).
 		r := b.Nodes[nd.B]
-		if r.Op == OpConst && b.Consts[r.A].Kind != ConstList {
+		if r.Op == OpConst && r.A >= 0 && int(r.A) < len(b.Consts) && b.Consts[r.A].Kind != ConstList {
 			return errf("right operand of OpIn is a constant that is not a list")
 		}
 		return nil
