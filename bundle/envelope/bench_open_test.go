@@ -104,6 +104,7 @@ func reportCPU(b *testing.B, start int64) {
 // 1 000 and 10 000 F2-like flags: Ed25519 verification, zstd
 // decompression, ir.Decode and eval.Load (validate + index). Each op
 // checks the opened engine with the peer context (F2 = "senior").
+// Open10kVaried (bench_open_varied_test.go) opens flags that all differ.
 func BenchmarkOpenFlags(b *testing.B) {
 	ctx := eval.Context{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42}
 	now := benchIat.Add(time.Hour)
@@ -126,6 +127,7 @@ func BenchmarkOpenFlags(b *testing.B) {
 			reportCPU(b, cpu)
 		})
 	}
+	benchOpenVaried(b, ctx, now) // bench_open_varied_test.go
 }
 
 // BenchmarkSealFlags measures envelope.SealBundle (ir.Encode + zstd +

@@ -199,6 +199,7 @@ func BenchmarkEval(b *testing.B) {
 // bytes into a ready engine): ir.Decode + eval.Load (validate + index) of
 // the encoded bundle of 1 000 and 10 000 F2-like flags. Signature and
 // zstd are added by envelope.Open (BenchmarkOpenFlags in bundle/envelope).
+// Load{1,10}kVaried (varied_bench_test.go) load flags that all differ.
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		data := peerEncoded(b, false, n, "f2_%05d")
@@ -219,4 +220,5 @@ func BenchmarkLoad(b *testing.B) {
 			reportCPU(b, cpu)
 		})
 	}
+	benchLoadVaried(b) // varied_bench_test.go
 }
