@@ -69,7 +69,14 @@ func peerYAML(basics bool, n int, keyFmt string) []byte {
 // peerEncoded compiles peerYAML for the server audience and encodes it.
 func peerEncoded(tb testing.TB, basics bool, n int, keyFmt string) []byte {
 	tb.Helper()
-	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: peerYAML(basics, n, keyFmt)}})
+	return encodeYAML(tb, peerYAML(basics, n, keyFmt))
+}
+
+// encodeYAML compiles one flags-as-code file for the server audience of
+// environment "production" and encodes it, as the publisher does.
+func encodeYAML(tb testing.TB, yaml []byte) []byte {
+	tb.Helper()
+	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: yaml}})
 	if ds.HasErrors() {
 		tb.Fatal(ds.Error())
 	}

@@ -14,8 +14,6 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/compile"
-	"github.com/edgeflag/edgeflag/publisher/config"
 )
 
 // variedYAML returns n F2-like flags f2_00000... where flag i serves
@@ -44,19 +42,7 @@ func variedYAML(n int) []byte {
 // variedEncoded compiles variedYAML(n) for the server audience and encodes it.
 func variedEncoded(tb testing.TB, n int) []byte {
 	tb.Helper()
-	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: variedYAML(n)}})
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
-	b, ds := compile.Build(doc, "production", ir.AudienceServer)
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
-	data, err := ir.Encode(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
+	return encodeYAML(tb, variedYAML(n))
 }
 
 // benchLoadVaried adds Load1kVaried and Load10kVaried to BenchmarkLoad:

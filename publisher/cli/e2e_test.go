@@ -13,9 +13,6 @@ import (
 // TestBinary builds the real edgeflag binary and runs keygen, build and
 // eval through os/exec, checking exit codes and output as a user sees them.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "edgeflag")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/edgeflag")
