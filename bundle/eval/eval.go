@@ -78,6 +78,7 @@ type Engine struct {
 
 	attrs []attrPath
 	nodes []pnode
+	ext   []pext // wide node operands, see pnode
 	args  []int32
 	segs  []pseg
 	flags []pflag
@@ -253,7 +254,7 @@ func (e *Engine) split(f *pflag, s *pserve, st *state) (int32, bool) {
 		return 0, false
 	}
 	arms := e.arms[s.arm0 : s.arm0+s.narm]
-	x := uint64(bucket) * s.total
+	x := uint64(bucket) * (arms[len(arms)-1].cum / buckets) // total weight
 	for i := range arms {
 		if x < arms[i].cum {
 			return arms[i].variant, true

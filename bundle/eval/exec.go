@@ -42,69 +42,70 @@ func (e *Engine) cond(i int32, st *state) tri {
 			if k != kStr {
 				return unk
 			}
-			return triOf(strings.HasPrefix(s, p.c.s))
+			return triOf(strings.HasPrefix(s, p.cs))
 		case fEnds:
 			if k != kStr {
 				return unk
 			}
-			return triOf(strings.HasSuffix(s, p.c.s))
+			return triOf(strings.HasSuffix(s, p.cs))
 		case fContains:
 			if k != kStr {
 				return unk
 			}
-			return triOf(strings.Contains(s, p.c.s))
+			return triOf(strings.Contains(s, p.cs))
 		case fNumEq:
 			if k != kNum {
 				return unk
 			}
-			return triOf(n == p.c.n)
+			return triOf(n == p.cn)
 		case fNumNe:
 			if k != kNum {
 				return unk
 			}
-			return triOf(n != p.c.n)
+			return triOf(n != p.cn)
 		case fNumLt, fNumLe, fNumGt, fNumGe:
 			if k != kNum || n != n { // NaN is unordered (constants are finite: Validate)
 				return unk
 			}
 			switch p.op {
 			case fNumLt:
-				return triOf(n < p.c.n)
+				return triOf(n < p.cn)
 			case fNumLe:
-				return triOf(n <= p.c.n)
+				return triOf(n <= p.cn)
 			case fNumGt:
-				return triOf(n > p.c.n)
+				return triOf(n > p.cn)
 			}
-			return triOf(n >= p.c.n)
+			return triOf(n >= p.cn)
 		case fStrEq:
 			if k != kStr {
 				return unk
 			}
-			return triOf(s == p.c.s)
+			return triOf(s == p.cs)
 		case fStrNe:
 			if k != kStr {
 				return unk
 			}
-			return triOf(s != p.c.s)
+			return triOf(s != p.cs)
 		case fStrCmp:
 			if k != kStr {
 				return unk
 			}
-			return cmpResult(p.sub, strings.Compare(s, p.c.s))
+			return cmpResult(p.sub, strings.Compare(s, p.cs))
 		case fBoolIs:
 			if k != kBool {
 				return unk
 			}
-			return triOf(b == p.c.b)
+			return triOf(b == p.cb)
 		case fInSet:
 			if k != kStr {
 				return unk
 			}
-			if p.set != nil {
-				_, ok := p.set[s]
+			ext := &e.ext[p.x]
+			if ext.set != nil {
+				_, ok := ext.set[s]
 				return triOf(ok)
 			}
-			for _, x := range p.strs {
+			for _, x := range ext.strs {
 				// Length and first byte before the memequal call: most
 				// misses ("FR" vs ["CA", "US"]) never make it (F2 -4 ns).
 				if len(x) == len(s) && (len(s) == 0 || x[0] == s[0]) && x == s {
@@ -117,7 +118,7 @@ func (e *Engine) cond(i int32, st *state) tri {
 		if k != kStr {
 			return unk
 		}
-		return triOf(p.re.MatchString(s))
+		return triOf(e.ext[p.x].re.MatchString(s))
 	}
 	switch p.op {
 	case pop(ir.OpAnd):
@@ -155,10 +156,10 @@ func (e *Engine) cond(i int32, st *state) tri {
 		}
 		return unk
 	case fConstTri:
-		if p.c.k != kBool {
+		if p.ck != kBool {
 			return unk
 		}
-		return triOf(p.c.b)
+		return triOf(p.cb)
 	}
 	return e.condSlow(p, st)
 }
@@ -198,7 +199,7 @@ func (e *Engine) condSlow(p *pnode, st *state) tri {
 		if a.k != kStr {
 			return unk
 		}
-		return triOf(p.re.MatchString(a.s))
+		return triOf(e.ext[p.x].re.MatchString(a.s))
 	case ir.OpHas:
 		var tmp val
 		v := e.attr(p.a, st, &tmp)
@@ -220,7 +221,7 @@ func (e *Engine) value(i int32, st *state) val {
 	p := &e.nodes[i]
 	switch ir.Op(p.op) {
 	case ir.OpConst:
-		return p.c
+		return e.constOp(p)
 	case ir.OpAttr:
 		var tmp val
 		return *e.attr(p.a, st, &tmp)

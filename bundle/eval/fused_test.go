@@ -45,7 +45,7 @@ func TestFusedMatchesGeneric(t *testing.T) {
 				p := e.nodes[i]
 				seen[p.op] = true
 				nd := b.Bundle.Nodes[i]
-				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, re: p.re}
+				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: p.x}
 				s := state{ctx: ctx, now: testNow}
 				got := e.cond(i, &s)
 				want := e.condSlow(&generic, &s)
