@@ -332,7 +332,7 @@ func (vp *varPool) variants(vs []ir.Variant) (t []pvar, bad string, err error) {
 			t[k].value = bv
 			continue
 		}
-		dv, err := decodeJSON(v.Value)
+		dv, err := ir.ParseJSON(v.Value)
 		if err != nil {
 			return nil, v.Name, err
 		}
