@@ -179,7 +179,7 @@ func Parse(data []byte) (*Suite, error) {
 }
 
 func (s *Suite) check() error {
-	if s.Audience != "server" && s.Audience != "client" {
+	if _, ok := ir.ParseAudience(s.Audience); !ok {
 		return fmt.Errorf("check suite: audience %q: want \"server\" or \"client\"", s.Audience)
 	}
 	if s.Environment == "" {
@@ -287,15 +287,8 @@ func parseTime(v string) (time.Time, error) {
 
 // FlagType maps a corpus type name to the IR flag type.
 func FlagType(name string) (ir.FlagType, error) {
-	switch name {
-	case "boolean":
-		return ir.TypeBoolean, nil
-	case "string":
-		return ir.TypeString, nil
-	case "number":
-		return ir.TypeNumber, nil
-	case "object":
-		return ir.TypeObject, nil
+	if t, ok := ir.ParseFlagType(name); ok {
+		return t, nil
 	}
 	return 0, fmt.Errorf("parse type: %q is not boolean, string, number or object", name)
 }

@@ -40,6 +40,18 @@ func (a Audience) String() string {
 	return "invalid"
 }
 
+// ParseAudience is the one parser of audience names: "server" or
+// "client". ok is false for anything else.
+func ParseAudience(s string) (a Audience, ok bool) {
+	switch s {
+	case "server":
+		return AudienceServer, true
+	case "client":
+		return AudienceClient, true
+	}
+	return 0, false
+}
+
 // Bundle is the compiled flag set of one project environment for one
 // audience.
 //
@@ -226,6 +238,26 @@ func (t FlagType) String() string {
 		return "object"
 	}
 	return "invalid"
+}
+
+// FlagTypeNames are the spellings ParseFlagType accepts, in type order.
+// It returns a new slice each call, so callers may keep or change it.
+func FlagTypeNames() []string { return []string{"boolean", "string", "number", "object"} }
+
+// ParseFlagType is the one parser of flag type names ("boolean",
+// "string", "number", "object"). ok is false for anything else.
+func ParseFlagType(s string) (t FlagType, ok bool) {
+	switch s {
+	case "boolean":
+		return TypeBoolean, true
+	case "string":
+		return TypeString, true
+	case "number":
+		return TypeNumber, true
+	case "object":
+		return TypeObject, true
+	}
+	return 0, false
 }
 
 // Flag is one compiled flag for one environment.

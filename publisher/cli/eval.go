@@ -61,11 +61,8 @@ func (e *Env) compileEnv(doc *config.Document, env string, aud ir.Audience) (*ir
 }
 
 func parseAudience(s string) (ir.Audience, error) {
-	switch s {
-	case "server":
-		return ir.AudienceServer, nil
-	case "client":
-		return ir.AudienceClient, nil
+	if a, ok := ir.ParseAudience(s); ok {
+		return a, nil
 	}
 	return 0, invalidf("--audience must be server or client, not %q", s)
 }

@@ -586,17 +586,10 @@ func (p *parser) flag(e kv) *Flag {
 	if v, ok := f["type"]; ok {
 		fl.TypePos = p.pos(v.val)
 		if s, ok := p.str(v.val, path+".type"); ok {
-			switch s {
-			case "boolean":
-				fl.Type = ir.TypeBoolean
-			case "string":
-				fl.Type = ir.TypeString
-			case "number":
-				fl.Type = ir.TypeNumber
-			case "object":
-				fl.Type = ir.TypeObject
-			default:
-				p.errf(v.val, path+".type", "unknown type %q (one of boolean, string, number, object)%s", s, DidYouMean(s, []string{"boolean", "string", "number", "object"}))
+			if t, ok := ir.ParseFlagType(s); ok {
+				fl.Type = t
+			} else {
+				p.errf(v.val, path+".type", "unknown type %q (one of boolean, string, number, object)%s", s, DidYouMean(s, ir.FlagTypeNames()))
 			}
 		}
 	} else {
