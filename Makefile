@@ -29,9 +29,11 @@ test: lint unit wasm-check integration
 unit:
 	$(GO) test -count=1 ./...
 
-# The engine must stay buildable for WebAssembly (wasip1).
+# The engine and the verifier must stay buildable for WebAssembly (wasip1),
+# the verifier also without ES256 (the tag the size-bound guest may use).
 wasm-check:
-	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir
+	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
+	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
@@ -55,6 +57,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/ir
 	$(GO) test -run '^$$' -fuzz FuzzLoadEvaluate -fuzztime 30s ./bundle/eval
 	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./bundle/envelope
+	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope
+	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
 
 clean:
 	rm -rf bin $(DEV) bench-results.txt

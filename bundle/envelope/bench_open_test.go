@@ -19,7 +19,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
-	"github.com/go-jose/go-jose/v4"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
 var (
@@ -79,7 +79,7 @@ func benchClaims() envelope.Claims {
 
 func benchTrust(aud ir.Audience) envelope.Trust {
 	return envelope.Trust{
-		Keys:    []jose.JSONWebKey{{Key: benchKey.Public(), KeyID: benchKid, Algorithm: envelope.AlgEdDSA}},
+		Keys:    []envelope.Key{{ID: benchKid, Algorithm: envelope.AlgEdDSA, Public: benchKey.Public().(ed25519.PublicKey)}},
 		Project: "bench", Environment: "production", Audience: aud,
 		Now: benchIat.Add(time.Hour),
 	}
@@ -87,7 +87,7 @@ func benchTrust(aud ir.Audience) envelope.Trust {
 
 func sealF2(tb testing.TB, b *ir.Bundle) []byte {
 	tb.Helper()
-	data, err := envelope.SealBundle(b, benchClaims(), envelope.Signer{KeyID: benchKid, Key: benchKey})
+	data, err := seal.SealBundle(b, benchClaims(), seal.Signer{KeyID: benchKid, Key: benchKey})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func BenchmarkOpenFlags(b *testing.B) {
 	benchOpenVaried(b, ctx, now) // bench_open_varied_test.go
 }
 
-// BenchmarkSealFlags measures envelope.SealBundle (ir.Encode + zstd +
+// BenchmarkSealFlags measures seal.SealBundle (ir.Encode + zstd +
 // Ed25519) of 1 000 F2-like flags per audience and reports the bundle
 // size per flag at each stage: the IR encoding, its zstd frame, and the
 // sealed compact JWS (base64url of the frame plus header and signature).

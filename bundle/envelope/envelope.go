@@ -1,20 +1,24 @@
-// Package envelope seals an encoded flag bundle into a signed, compressed
-// envelope and opens such envelopes again, checking everything a verifier
-// must check before trusting a bundle: signature, key id, algorithm,
-// project, environment, audience, validity period, anti-rollback version,
-// size limits and the exact header profile.
+// Package envelope is edgeflag's one bundle verifier: it opens a signed,
+// compressed bundle after checking everything a verifier must check before
+// trusting it — signature, key id, algorithm, project, environment,
+// audience, validity period, anti-rollback version, size limits and the
+// exact header profile — and hands back the decoded IR and a loaded engine.
 //
 // The wire format is a JWS in compact serialization (RFC 7515) with a strict
 // profile: the protected header holds alg, kid, typ and the bundle claims;
 // the payload is one zstd frame holding the IR encoding of bundle/ir. The
 // format, and the verification algorithm step by step, are specified in
-// docs/bundle-format.md so that verifiers in other languages (and the wasm
-// guest, which cannot use go-jose) can be written from it.
+// docs/bundle-format.md; trusted keys come from a strict JWKS (docs/keys.md).
+//
+// The package uses no JOSE library and no reflection-based JSON: the same
+// code verifies in Go services, the standard-Go wasm guest and TinyGo. Its
+// imports are fenced by deps_test.go. Sealing (signing) is the publisher's
+// job, in publisher/seal.
 package envelope
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -120,6 +124,9 @@ var (
 	ErrPayload = errors.New("invalid bundle payload")
 )
 
+// ErrJWKS reports a JWKS that ParseJWKS refuses (see docs/keys.md).
+var ErrJWKS = errors.New("invalid JWKS")
+
 // RollbackError reports a bundle whose version is lower than the last one
 // the verifier accepted. It matches ErrRollback with errors.Is.
 type RollbackError struct {
@@ -128,31 +135,84 @@ type RollbackError struct {
 
 // Error implements error.
 func (e *RollbackError) Error() string {
-	return fmt.Sprintf("bundle version rolled back: version %d is lower than last accepted %d", e.Got, e.Last)
+	return "bundle version rolled back: version " + strconv.FormatUint(e.Got, 10) +
+		" is lower than last accepted " + strconv.FormatUint(e.Last, 10)
 }
 
 // Is reports whether target is ErrRollback.
 func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 
+// rejection is a sentinel with the precise reason; it matches its
+// sentinel with errors.Is.
+type rejection struct {
+	sentinel error
+	reason   string
+}
+
+func (r *rejection) Error() string { return r.sentinel.Error() + ": " + r.reason }
+func (r *rejection) Unwrap() error { return r.sentinel }
+
 // reject wraps a sentinel with a precise reason.
-func reject(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+func reject(sentinel error, reason string) error {
+	return &rejection{sentinel: sentinel, reason: reason}
 }
 
-func audienceName(a ir.Audience) (string, bool) {
-	switch a {
-	case ir.AudienceServer, ir.AudienceClient:
-		return a.String(), true
+// quote renders s as a Go-style double-quoted string for error messages,
+// so control characters in untrusted input cannot forge log lines.
+func quote(s string) string { return strconv.Quote(s) }
+
+// sentinelNames lists every rejection with its stable name, in the order
+// docs/bundle-format.md's error table gives. The names are part of the
+// cross-runtime contract: the envelope vectors and the wasm ABI report
+// rejections by them.
+func sentinelNames() []struct {
+	err  error
+	name string
+} {
+	return []struct {
+		err  error
+		name string
+	}{
+		{ErrTooLarge, "ErrTooLarge"},
+		{ErrMalformed, "ErrMalformed"},
+		{ErrDuplicateKey, "ErrDuplicateKey"},
+		{ErrFormatVersion, "ErrFormatVersion"},
+		{ErrUnknownField, "ErrUnknownField"},
+		{ErrAlgorithm, "ErrAlgorithm"},
+		{ErrUnknownKey, "ErrUnknownKey"},
+		{ErrSignature, "ErrSignature"},
+		{ErrProject, "ErrProject"},
+		{ErrEnvironment, "ErrEnvironment"},
+		{ErrAudience, "ErrAudience"},
+		{ErrNotYetValid, "ErrNotYetValid"},
+		{ErrExpired, "ErrExpired"},
+		{ErrRollback, "ErrRollback"},
+		{ErrPayload, "ErrPayload"},
+		{ErrJWKS, "ErrJWKS"},
 	}
-	return "", false
 }
 
-func parseAudience(s string) (ir.Audience, bool) {
-	switch s {
-	case "server":
-		return ir.AudienceServer, true
-	case "client":
-		return ir.AudienceClient, true
+// ErrorName returns the stable name of the sentinel err matches
+// ("ErrSignature", "ErrExpired", ...), or "" when it matches none (a
+// caller's misuse, such as a trust without a clock). Runtimes that cannot
+// share Go's error values (the wasm ABI, the conformance vectors) report
+// rejections by these names.
+func ErrorName(err error) string {
+	for _, s := range sentinelNames() {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
 	}
-	return 0, false
+	return ""
+}
+
+// ErrorByName is the inverse of ErrorName: the sentinel with that name,
+// or nil.
+func ErrorByName(name string) error {
+	for _, s := range sentinelNames() {
+		if s.name == name {
+			return s.err
+		}
+	}
+	return nil
 }

@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"fmt"
-
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
@@ -18,38 +16,56 @@ type Bundle struct {
 // Open verifies data against t (see Verify), decodes the payload with
 // ir.Decode under t.Limits, checks that the decoded bundle is for the
 // project, environment and audience its claims name, and loads it into an
-// engine with the claimed version. Rejections match exactly one of the
-// package's sentinel errors; payload problems match ErrPayload.
+// engine with the claimed version (step 10). Rejections match exactly one
+// of the package's sentinel errors; payload problems match ErrPayload.
 func Open(data []byte, t Trust) (*Bundle, error) {
 	v, err := Verify(data, t)
 	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", err)
+		return nil, err
 	}
 	b, err := ir.Decode(v.Payload, t.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", reject(ErrPayload, "decode IR: %v", err))
+		return nil, reject(ErrPayload, err.Error())
 	}
 	c := v.Claims
 	if b.Project != c.Project || b.Environment != c.Environment || b.Audience != c.Audience {
-		return nil, fmt.Errorf("open bundle: %w", reject(ErrPayload,
-			"payload is for %s/%s (%s), claims say %s/%s (%s)",
-			b.Project, b.Environment, b.Audience, c.Project, c.Environment, c.Audience))
+		return nil, reject(ErrPayload, "payload is for "+quote(b.Project)+"/"+quote(b.Environment)+
+			" ("+b.Audience.String()+"), claims say "+quote(c.Project)+"/"+quote(c.Environment)+" ("+c.Audience.String()+")")
 	}
 	e, err := eval.Load(b, c.Version)
 	if err != nil {
-		return nil, fmt.Errorf("open bundle: %w", reject(ErrPayload, "load: %v", err))
+		return nil, reject(ErrPayload, err.Error())
 	}
 	return &Bundle{Claims: c, IR: b, Engine: e}, nil
 }
 
-// SealBundle encodes b with ir.Encode and seals it. The project,
-// environment and audience claims are taken from b; c supplies the
-// version and validity period (its other fields are ignored).
-func SealBundle(b *ir.Bundle, c Claims, s Signer) ([]byte, error) {
-	payload, err := ir.Encode(b)
+// Unverified is an envelope read without checking its signature or claims.
+type Unverified struct {
+	Claims  Claims
+	Payload []byte
+}
+
+// ReadUnverified returns an envelope's header claims and decompressed
+// payload WITHOUT checking the signature or any claim, under the default
+// size limits, with the same parser and decompressor as Verify. It exists
+// for tooling that reads a store it already trusts and has no JWKS (the
+// publisher's diff); a runtime must never serve what it returns.
+func ReadUnverified(data []byte) (*Unverified, error) {
+	p, err := split(data, DefaultMaxCompressed)
 	if err != nil {
-		return nil, fmt.Errorf("seal bundle: %w", err)
+		return nil, err
 	}
-	c.Project, c.Environment, c.Audience = b.Project, b.Environment, b.Audience
-	return Seal(payload, c, s)
+	c, err := parseHeaderB64(p.header)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := decodeB64(p.payload, "payload")
+	if err != nil {
+		return nil, err
+	}
+	raw, err := decompress(payload, DefaultMaxDecompressed)
+	if err != nil {
+		return nil, err
+	}
+	return &Unverified{Claims: c, Payload: raw}, nil
 }

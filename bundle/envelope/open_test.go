@@ -33,11 +33,7 @@ func testBundle(env string) *ir.Bundle {
 
 func sealTestBundle(t testing.TB) []byte {
 	t.Helper()
-	data, err := SealBundle(testBundle("production"), testClaims(), Signer{KeyID: testKid, Key: testKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return testSealBundle(t, testBundle("production"), testClaims())
 }
 
 func TestOpen(t *testing.T) {
@@ -65,21 +61,14 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenPayloadErrors(t *testing.T) {
-	k := Signer{KeyID: testKid, Key: testKey()}
 	// A correctly signed envelope whose IR is for another environment
 	// than its claims.
 	enc, err := ir.Encode(testBundle("development"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mismatch, err := Seal(enc, testClaims(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	garbage, err := Seal([]byte("not an IR encoding"), testClaims(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mismatch := testSeal(t, enc, testClaims())
+	garbage := testSeal(t, []byte("not an IR encoding"), testClaims())
 	for name, data := range map[string][]byte{"claims mismatch": mismatch, "not IR": garbage} {
 		if _, err := Open(data, testTrust()); !errors.Is(err, ErrPayload) {
 			t.Errorf("%s: got %v, want ErrPayload", name, err)
@@ -114,10 +103,7 @@ func BenchmarkVerifyHalfMiB(b *testing.B) {
 		x = x*1664525 + 1013904223
 		payload[i] = "abcdefghijklmnop"[x>>28] // compressible, not trivially
 	}
-	data, err := Seal(payload, testClaims(), Signer{KeyID: testKid, Key: testKey()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := testSeal(b, payload, testClaims())
 	tr := testTrust()
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()

@@ -1,23 +1,10 @@
 package envelope
 
 import (
-	"bytes"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"math/big"
-	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
@@ -29,20 +16,17 @@ const (
 	// DefaultMaxDecompressed is the default limit on the decompressed
 	// payload (the IR encoding).
 	DefaultMaxDecompressed = 64 << 20
-	// MaxHeader is the limit on the decoded protected header, in bytes.
-	MaxHeader = 4096
 )
 
 // Trust is everything a verifier decides for itself rather than reading
 // from the bundle: the keys it trusts, the algorithms it allows, what the
 // bundle must be for, the clock and the last version it accepted.
 type Trust struct {
-	// Keys are the trusted public keys (a JWKS's "keys"), looked up by
-	// KeyID. Private keys are accepted and reduced to their public half.
-	Keys []jose.JSONWebKey
-	// Algorithms is the allow-list of "alg" values; nil means EdDSA and
-	// ES256. Only EdDSA and ES256 can ever be allowed: "none", HS* and
-	// every other value are always rejected.
+	// Keys are the trusted public keys (ParseJWKS), looked up by ID.
+	Keys []Key
+	// Algorithms is the allow-list of "alg" values; nil means every
+	// algorithm this build verifies (SupportedAlgorithms). "none", HS* and
+	// every value other than EdDSA and ES256 are always rejected.
 	Algorithms []string
 	// Project, Environment and Audience are what the bundle must be for.
 	Project     string
@@ -70,6 +54,43 @@ type Trust struct {
 	Limits ir.Limits
 }
 
+// limits returns the payload limits with defaults applied.
+func (t *Trust) limits() (maxCompressed, maxDecompressed int) {
+	maxCompressed, maxDecompressed = t.MaxCompressed, t.MaxDecompressed
+	if maxCompressed <= 0 {
+		maxCompressed = DefaultMaxCompressed
+	}
+	if maxDecompressed <= 0 {
+		maxDecompressed = DefaultMaxDecompressed
+	}
+	return maxCompressed, maxDecompressed
+}
+
+// check reports a trust the caller filled in wrongly. Such errors match
+// none of the sentinels: they are the caller's bug, not the bundle's.
+func (t *Trust) check() error {
+	if t.Now.IsZero() {
+		return errors.New("verify bundle: trust has no clock (Now)")
+	}
+	if t.Project == "" || t.Environment == "" {
+		return errors.New("verify bundle: trust needs a project and an environment")
+	}
+	if t.Audience != ir.AudienceServer && t.Audience != ir.AudienceClient {
+		return errors.New("verify bundle: trust has invalid audience " + strconv.Itoa(int(t.Audience)))
+	}
+	return nil
+}
+
+// SupportedAlgorithms returns the algorithms this build of the package
+// verifies, in a new slice: EdDSA always, ES256 unless the build leaves it
+// out (tag edgeflag_noes256).
+func SupportedAlgorithms() []string {
+	if es256Supported {
+		return []string{AlgEdDSA, AlgES256}
+	}
+	return []string{AlgEdDSA}
+}
+
 // Verified is an envelope whose signature and claims were checked: the
 // claims and the decompressed payload (the IR encoding).
 type Verified struct {
@@ -77,100 +98,60 @@ type Verified struct {
 	Payload []byte
 }
 
-var b64 = base64.RawURLEncoding.Strict()
-
-// Verify checks data against t, steps 1-9 of the algorithm in
+// Verify checks data against t, steps 1–9 of the algorithm in
 // docs/bundle-format.md, and returns the claims and the decompressed
-// payload. It does not decode the payload; Open does.
+// payload. It does not decode the payload; Open does. Every rejection
+// matches exactly one sentinel with errors.Is.
 func Verify(data []byte, t Trust) (*Verified, error) {
-	if t.Now.IsZero() {
-		return nil, errors.New("verify bundle: trust has no clock (Now)")
+	if err := t.check(); err != nil {
+		return nil, err
 	}
-	if t.Project == "" || t.Environment == "" {
-		return nil, errors.New("verify bundle: trust needs a project and an environment")
-	}
-	if _, ok := audienceName(t.Audience); !ok {
-		return nil, fmt.Errorf("verify bundle: trust has invalid audience %d", t.Audience)
-	}
-	maxC, maxD := t.MaxCompressed, t.MaxDecompressed
-	if maxC <= 0 {
-		maxC = DefaultMaxCompressed
-	}
-	if maxD <= 0 {
-		maxD = DefaultMaxDecompressed
-	}
-
-	// 1. Overall size.
-	maxPayloadB64 := b64.EncodedLen(maxC)
-	if limit := b64.EncodedLen(MaxHeader) + 1 + maxPayloadB64 + 1 + b64.EncodedLen(64); len(data) > limit {
-		return nil, reject(ErrTooLarge, "envelope is %d bytes, limit is %d", len(data), limit)
-	}
-	// 2. Three parts, of the base64url alphabet only (the decoder would
-	// skip newlines otherwise).
-	for _, ch := range data {
-		if !compactAlphabet[ch] {
-			return nil, reject(ErrMalformed, "byte %q is not part of a compact JWS", ch)
-		}
-	}
-	parts := bytes.Split(data, []byte{'.'})
-	if len(parts) != 3 {
-		return nil, reject(ErrMalformed, "compact JWS has %d parts, want 3", len(parts))
-	}
-	hdrB64, payB64, sigB64 := parts[0], parts[1], parts[2]
-	// 3. Header.
-	if len(hdrB64) > b64.EncodedLen(MaxHeader) {
-		return nil, reject(ErrTooLarge, "header is %d bytes of base64, limit is %d", len(hdrB64), b64.EncodedLen(MaxHeader))
-	}
-	hdr, err := decodeB64(hdrB64, "header")
+	maxC, maxD := t.limits()
+	// 1–3. Size, shape, header.
+	p, err := split(data, maxC)
 	if err != nil {
 		return nil, err
 	}
-	c, err := parseHeader(hdr)
+	c, err := parseHeaderB64(p.header)
 	if err != nil {
 		return nil, err
 	}
 	// 4. Algorithm allow-list.
-	allowed := t.Algorithms
-	if allowed == nil {
-		allowed = []string{AlgEdDSA, AlgES256}
-	}
-	if (c.Algorithm != AlgEdDSA && c.Algorithm != AlgES256) || !slices.Contains(allowed, c.Algorithm) {
-		return nil, reject(ErrAlgorithm, "alg %q is not allowed", c.Algorithm)
+	if !algorithmAllowed(c.Algorithm, t.Algorithms) {
+		return nil, reject(ErrAlgorithm, "alg "+quote(c.Algorithm)+" is not allowed")
 	}
 	// 5. Key lookup.
-	pub, err := lookupKey(t.Keys, c.KeyID, c.Algorithm)
+	key, err := lookupKey(t.Keys, c.KeyID, c.Algorithm)
 	if err != nil {
 		return nil, err
 	}
-	// 6. Payload and signature.
-	if len(payB64) > maxPayloadB64 {
-		return nil, reject(ErrTooLarge, "payload is %d bytes of base64, limit is %d", len(payB64), maxPayloadB64)
+	// 6. Payload and signature decoding.
+	if len(p.payload) > b64len(maxC) {
+		return nil, reject(ErrTooLarge, "payload is "+strconv.Itoa(len(p.payload))+" bytes of base64, limit is "+strconv.Itoa(b64len(maxC)))
 	}
-	payload, err := decodeB64(payB64, "payload")
+	payload, err := decodeB64(p.payload, "payload")
 	if err != nil {
 		return nil, err
 	}
-	sig, err := decodeB64(sigB64, "signature")
+	sig, err := decodeB64(p.signature, "signature")
 	if err != nil {
 		return nil, err
 	}
-	if len(sig) != 64 {
-		return nil, reject(ErrMalformed, "signature is %d bytes, want 64", len(sig))
+	if len(sig) != maxSignature {
+		return nil, reject(ErrMalformed, "signature is "+strconv.Itoa(len(sig))+" bytes, want 64")
 	}
-	// 7. Signature over the signing input, with the standard library
-	// exactly as docs/bundle-format.md describes (go-jose signs; tests and
-	// FuzzOpen check that go-jose accepts whatever this accepts).
-	input := data[:len(hdrB64)+1+len(payB64)]
-	if !verifySignature(pub, input, sig) {
-		return nil, reject(ErrSignature, "%s signature by key %q does not verify", c.Algorithm, c.KeyID)
+	// 7. Signature over the signing input. Nothing from the header is
+	// trusted before this point except to choose the key.
+	if !verifySignature(key, p.input, sig) {
+		return nil, reject(ErrSignature, c.Algorithm+" signature by key "+quote(c.KeyID)+" does not verify")
 	}
 	// 8. Claims.
-	if err := checkClaims(c, t); err != nil {
+	if err := checkClaims(c, &t); err != nil {
 		return nil, err
 	}
 	// 9. Decompression.
 	if len(payload) > maxC {
-		return nil, reject(ErrTooLarge, "payload is %d bytes compressed, limit is %d", len(payload), maxC)
+		return nil, reject(ErrTooLarge, "payload is "+strconv.Itoa(len(payload))+" bytes compressed, limit is "+strconv.Itoa(maxC))
 	}
 	raw, err := decompress(payload, maxD)
 	if err != nil {
@@ -179,235 +160,70 @@ func Verify(data []byte, t Trust) (*Verified, error) {
 	return &Verified{Claims: c, Payload: raw}, nil
 }
 
-// compactAlphabet marks the bytes a compact JWS may contain.
-var compactAlphabet = func() (t [256]bool) {
-	for _, ch := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") {
-		t[ch] = true
+// algorithmAllowed reports whether alg is verifiable by this build and in
+// the caller's allow-list (nil: every supported algorithm).
+func algorithmAllowed(alg string, allowed []string) bool {
+	supported := alg == AlgEdDSA || (alg == AlgES256 && es256Supported)
+	if !supported {
+		return false
 	}
-	return t
-}()
-
-// verifySignature checks a 64-byte EdDSA or ES256 (r‖s) signature.
-func verifySignature(pub any, input, sig []byte) bool {
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		return ed25519.Verify(k, input, sig)
-	case *ecdsa.PublicKey:
-		h := sha256.Sum256(input)
-		r := new(big.Int).SetBytes(sig[:32])
-		s := new(big.Int).SetBytes(sig[32:])
-		return ecdsa.Verify(k, h[:], r, s)
+	if allowed == nil {
+		return true
+	}
+	for _, a := range allowed {
+		if a == alg {
+			return true
+		}
 	}
 	return false
 }
 
-func decodeB64(s []byte, part string) ([]byte, error) {
-	out := make([]byte, b64.DecodedLen(len(s)))
-	n, err := b64.Decode(out, s)
-	if err != nil {
-		return nil, reject(ErrMalformed, "%s is not unpadded base64url: %v", part, err)
-	}
-	return out[:n], nil
-}
-
-// parseHeader decodes the protected header strictly: a flat JSON object
-// with exactly the fields of this format version, each once.
-func parseHeader(hdr []byte) (Claims, error) {
-	var c Claims
-	if !utf8.Valid(hdr) {
-		return c, reject(ErrMalformed, "header is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(hdr))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
-		return c, reject(ErrMalformed, "header is not a JSON object")
-	}
-	fields := make(map[string]any, nHdrs)
-	var order []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return c, reject(ErrMalformed, "header JSON: %v", err)
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return c, reject(ErrMalformed, "header JSON: expected a field name")
-		}
-		if _, dup := fields[key]; dup {
-			return c, reject(ErrDuplicateKey, "header field %q appears twice", key)
-		}
-		val, err := dec.Token()
-		if err != nil {
-			return c, reject(ErrMalformed, "header JSON: %v", err)
-		}
-		if _, nested := val.(json.Delim); nested {
-			return c, reject(ErrMalformed, "header field %q: objects and arrays are not allowed", key)
-		}
-		fields[key] = val
-		order = append(order, key)
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return c, reject(ErrMalformed, "header JSON: unterminated object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return c, reject(ErrMalformed, "header JSON: data after the object")
-	}
-	// The format version first: a future format may define other fields.
-	f, err := intField(fields, hFmt)
-	if err != nil {
-		if errors.Is(err, ErrMalformed) {
-			if _, present := fields[hFmt]; present {
-				return c, reject(ErrFormatVersion, "fmt is not a version number")
-			}
-		}
-		return c, err
-	}
-	if f != FormatVersion {
-		return c, reject(ErrFormatVersion, "fmt is %d, this verifier supports %d", f, FormatVersion)
-	}
-	c.Format = FormatVersion
-	for _, k := range order {
-		switch k {
-		case hAlg, hKid, hTyp, hFmt, hPrj, hEnv, hAud, hVer, hIat, hExp:
-		default:
-			return c, reject(ErrUnknownField, "header field %q is not part of format %d", k, FormatVersion)
-		}
-	}
-	typ, err := strField(fields, hTyp)
-	if err != nil {
-		return c, err
-	}
-	if typ != Type {
-		return c, reject(ErrMalformed, "typ is %q, want %q", typ, Type)
-	}
-	if c.Algorithm, err = strField(fields, hAlg); err != nil {
-		return c, err
-	}
-	if c.KeyID, err = strField(fields, hKid); err != nil {
-		return c, err
-	}
-	if c.Project, err = strField(fields, hPrj); err != nil {
-		return c, err
-	}
-	if c.Environment, err = strField(fields, hEnv); err != nil {
-		return c, err
-	}
-	aud, err := strField(fields, hAud)
-	if err != nil {
-		return c, err
-	}
-	var ok bool
-	if c.Audience, ok = parseAudience(aud); !ok {
-		return c, reject(ErrMalformed, "aud is %q, want \"server\" or \"client\"", aud)
-	}
-	if c.Version, err = intField(fields, hVer); err != nil {
-		return c, err
-	}
-	if c.Version == 0 {
-		return c, reject(ErrMalformed, "ver must be at least 1")
-	}
-	iat, err := intField(fields, hIat)
-	if err != nil {
-		return c, err
-	}
-	exp, err := intField(fields, hExp)
-	if err != nil {
-		return c, err
-	}
-	if exp <= iat {
-		return c, reject(ErrMalformed, "exp %d is not after iat %d", exp, iat)
-	}
-	c.IssuedAt = time.Unix(int64(iat), 0).UTC()
-	c.ExpiresAt = time.Unix(int64(exp), 0).UTC()
-	return c, nil
-}
-
-func strField(fields map[string]any, k string) (string, error) {
-	v, ok := fields[k]
-	if !ok {
-		return "", reject(ErrMalformed, "header field %q is missing", k)
-	}
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return "", reject(ErrMalformed, "header field %q must be a non-empty string", k)
-	}
-	return s, nil
-}
-
-// intField reads a non-negative integer written as plain decimal digits
-// without sign, fraction, exponent or leading zeros, at most MaxVersion.
-func intField(fields map[string]any, k string) (uint64, error) {
-	v, ok := fields[k]
-	if !ok {
-		return 0, reject(ErrMalformed, "header field %q is missing", k)
-	}
-	n, ok := v.(json.Number)
-	s := string(n)
-	if !ok || s == "" || len(s) > 16 || (len(s) > 1 && s[0] == '0') {
-		return 0, reject(ErrMalformed, "header field %q must be an integer in 0..%d", k, uint64(MaxVersion))
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, reject(ErrMalformed, "header field %q must be an integer in 0..%d", k, uint64(MaxVersion))
-		}
-	}
-	u, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || u > MaxVersion {
-		return 0, reject(ErrMalformed, "header field %q must be an integer in 0..%d", k, uint64(MaxVersion))
-	}
-	return u, nil
-}
-
-// lookupKey finds the trusted key named kid and checks it fits alg.
-func lookupKey(keys []jose.JSONWebKey, kid, alg string) (any, error) {
+// lookupKey finds the trusted key named kid and checks it is for alg.
+func lookupKey(keys []Key, kid, alg string) (*Key, error) {
 	for i := range keys {
 		k := &keys[i]
-		if k.KeyID != kid {
+		if k.ID != kid {
 			continue
 		}
-		if k.Algorithm != "" && k.Algorithm != alg {
-			return nil, reject(ErrAlgorithm, "key %q is for alg %q, header says %q", kid, k.Algorithm, alg)
+		if k.Algorithm != alg {
+			return nil, reject(ErrAlgorithm, "key "+quote(kid)+" is for alg "+quote(k.Algorithm)+", header says "+quote(alg))
 		}
-		key := k.Key
-		switch priv := key.(type) {
-		case ed25519.PrivateKey:
-			key = priv.Public()
-		case *ecdsa.PrivateKey:
-			key = &priv.PublicKey
+		if err := k.check(); err != nil {
+			return nil, reject(ErrAlgorithm, "key "+quote(kid)+": "+err.Error())
 		}
-		switch pub := key.(type) {
-		case ed25519.PublicKey:
-			if alg == AlgEdDSA && len(pub) == ed25519.PublicKeySize {
-				return pub, nil
-			}
-		case *ecdsa.PublicKey:
-			if alg == AlgES256 && pub.Curve == elliptic.P256() {
-				return pub, nil
-			}
-		}
-		return nil, reject(ErrAlgorithm, "key %q (%T) cannot verify alg %q", kid, key, alg)
+		return k, nil
 	}
-	return nil, reject(ErrUnknownKey, "no trusted key has kid %q", kid)
+	return nil, reject(ErrUnknownKey, "no trusted key has kid "+quote(kid))
 }
 
-func checkClaims(c Claims, t Trust) error {
+// verifySignature checks a 64-byte EdDSA or ES256 (r‖s) signature.
+func verifySignature(k *Key, input, sig []byte) bool {
+	switch k.Algorithm {
+	case AlgEdDSA:
+		return ed25519.Verify(ed25519.PublicKey(k.Public), input, sig)
+	case AlgES256:
+		return verifyES256(k.Public, input, sig)
+	}
+	return false
+}
+
+func checkClaims(c Claims, t *Trust) error {
 	if c.Project != t.Project {
-		return reject(ErrProject, "bundle is for project %q, want %q", c.Project, t.Project)
+		return reject(ErrProject, "bundle is for project "+quote(c.Project)+", want "+quote(t.Project))
 	}
 	if c.Environment != t.Environment {
-		return reject(ErrEnvironment, "bundle is for environment %q, want %q", c.Environment, t.Environment)
+		return reject(ErrEnvironment, "bundle is for environment "+quote(c.Environment)+", want "+quote(t.Environment))
 	}
 	if c.Audience != t.Audience {
-		return reject(ErrAudience, "bundle is for audience %q, want %q", c.Audience, t.Audience)
+		return reject(ErrAudience, "bundle is for audience "+quote(c.Audience.String())+", want "+quote(t.Audience.String()))
 	}
 	if c.IssuedAt.After(t.Now.Add(t.MaxSkew)) {
-		return reject(ErrNotYetValid, "issued at %s, now is %s (max skew %s)",
-			c.IssuedAt.Format(time.RFC3339), t.Now.UTC().Format(time.RFC3339), t.MaxSkew)
+		return reject(ErrNotYetValid, "issued at "+c.IssuedAt.Format(time.RFC3339)+", now is "+
+			t.Now.UTC().Format(time.RFC3339)+" (max skew "+t.MaxSkew.String()+")")
 	}
 	if !t.Now.Before(c.ExpiresAt.Add(t.Grace)) {
-		return reject(ErrExpired, "expired at %s, now is %s (grace %s)",
-			c.ExpiresAt.Format(time.RFC3339), t.Now.UTC().Format(time.RFC3339), t.Grace)
+		return reject(ErrExpired, "expired at "+c.ExpiresAt.Format(time.RFC3339)+", now is "+
+			t.Now.UTC().Format(time.RFC3339)+" (grace "+t.Grace.String()+")")
 	}
 	if c.Version < t.LastVersion {
 		return &RollbackError{Got: c.Version, Last: t.LastVersion}

@@ -1,41 +1,19 @@
 package envelope
 
 import (
-	"fmt"
-	"sync"
+	"strconv"
 
 	"github.com/klauspost/compress/zstd"
 )
 
-// The encoder settings are fixed so that the same payload always compresses
-// to the same bytes (with a given klauspost/compress version): one
-// goroutine, one frame with its content size, a checksum.
-var encoder = sync.OnceValues(func() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
-		zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderCRC(true),
-		zstd.WithSingleSegment(true),
-	)
-})
-
-// compress returns payload as one zstd frame.
-func compress(payload []byte) ([]byte, error) {
-	enc, err := encoder()
-	if err != nil {
-		return nil, fmt.Errorf("create zstd encoder: %w", err)
-	}
-	return enc.EncodeAll(payload, nil), nil
-}
-
 // decompress decodes one zstd frame whose header declares its content size
 // and refuses, before allocating anything, a frame declaring more than max
 // bytes. The decoder is also capped at max bytes of output in case the
-// declared size lies.
+// declared size lies, and the output must be exactly the declared size.
 func decompress(frame []byte, max int) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(frame); err != nil {
-		return nil, reject(ErrMalformed, "payload is not a zstd frame: %v", err)
+		return nil, reject(ErrMalformed, "payload is not a zstd frame: "+err.Error())
 	}
 	if h.Skippable {
 		return nil, reject(ErrMalformed, "payload starts with a skippable zstd frame")
@@ -44,7 +22,8 @@ func decompress(frame []byte, max int) ([]byte, error) {
 		return nil, reject(ErrMalformed, "zstd frame does not declare its content size")
 	}
 	if h.FrameContentSize > uint64(max) {
-		return nil, reject(ErrTooLarge, "payload declares %d bytes decompressed, limit is %d", h.FrameContentSize, max)
+		return nil, reject(ErrTooLarge, "payload declares "+strconv.FormatUint(h.FrameContentSize, 10)+
+			" bytes decompressed, limit is "+strconv.Itoa(max))
 	}
 	// The decoder sizes its window at least MinWindowSize even for tiny
 	// frames, so its caps cannot go below that; the exact limit is
@@ -59,21 +38,19 @@ func decompress(frame []byte, max int) ([]byte, error) {
 		zstd.WithDecoderMaxWindow(window),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("create zstd decoder: %w", err)
+		return nil, reject(ErrMalformed, "create zstd decoder: "+err.Error())
 	}
 	defer dec.Close()
 	out, err := dec.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
 	if err != nil {
 		if err == zstd.ErrDecoderSizeExceeded || err == zstd.ErrWindowSizeExceeded {
-			return nil, reject(ErrTooLarge, "decompress payload: %v", err)
+			return nil, reject(ErrTooLarge, "decompress payload: "+err.Error())
 		}
-		return nil, reject(ErrMalformed, "decompress payload: %v", err)
+		return nil, reject(ErrMalformed, "decompress payload: "+err.Error())
 	}
 	if uint64(len(out)) != h.FrameContentSize {
-		return nil, reject(ErrMalformed, "payload decompressed to %d bytes, frame declares %d", len(out), h.FrameContentSize)
-	}
-	if len(out) > max {
-		return nil, reject(ErrTooLarge, "payload decompresses to %d bytes, limit is %d", len(out), max)
+		return nil, reject(ErrMalformed, "payload decompressed to "+strconv.Itoa(len(out))+
+			" bytes, frame declares "+strconv.FormatUint(h.FrameContentSize, 10))
 	}
 	return out, nil
 }

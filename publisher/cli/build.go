@@ -11,6 +11,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
@@ -32,14 +33,14 @@ type sealed struct {
 
 // buildSealed compiles both audiences of env and seals them as version,
 // issued at now and valid for ttl.
-func (e *Env) buildSealed(doc *config.Document, env string, s envelope.Signer, version uint64, now time.Time, ttl time.Duration) ([]sealed, error) {
+func (e *Env) buildSealed(doc *config.Document, env string, s seal.Signer, version uint64, now time.Time, ttl time.Duration) ([]sealed, error) {
 	var out []sealed
 	for _, aud := range audiences {
 		b, err := e.compileEnv(doc, env, aud)
 		if err != nil {
 			return nil, err
 		}
-		data, err := envelope.SealBundle(b, envelope.Claims{Version: version, IssuedAt: now, ExpiresAt: now.Add(ttl)}, s)
+		data, err := seal.SealBundle(b, envelope.Claims{Version: version, IssuedAt: now, ExpiresAt: now.Add(ttl)}, s)
 		if err != nil {
 			return nil, fmt.Errorf("seal %s bundle: %w", aud, err)
 		}

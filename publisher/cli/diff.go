@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-jose/go-jose/v4"
-
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/store"
 )
@@ -319,7 +318,7 @@ func summary(cs []Change) []string {
 }
 
 // readSnapshot reads both audiences of a published version.
-func readSnapshot(ctx context.Context, p *store.Publisher, project, env string, version uint64, jwks []jose.JSONWebKey) (Snapshot, error) {
+func readSnapshot(ctx context.Context, p *store.Publisher, project, env string, version uint64, jwks []envelope.Key) (Snapshot, error) {
 	var s Snapshot
 	for _, aud := range audiences {
 		data, err := p.ReadVersion(ctx, project, env, version, aud.String())

@@ -183,7 +183,7 @@ func (e *Env) eval(ctx context.Context, name string, args []string) error {
 		if err != nil {
 			return err
 		}
-		data, err := readFile(pos[0])
+		data, err := readBundleFile(pos[0])
 		if err != nil {
 			return err
 		}

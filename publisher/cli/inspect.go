@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,15 +41,10 @@ type InspectFlag struct {
 	Off      string   `json:"off"`
 }
 
-// typedReason names the envelope sentinel an error matches.
+// typedReason is the message of the envelope sentinel err matches, or "".
 func typedReason(err error) string {
-	for _, s := range []error{envelope.ErrMalformed, envelope.ErrDuplicateKey, envelope.ErrUnknownField,
-		envelope.ErrFormatVersion, envelope.ErrAlgorithm, envelope.ErrUnknownKey, envelope.ErrSignature,
-		envelope.ErrProject, envelope.ErrEnvironment, envelope.ErrAudience, envelope.ErrExpired,
-		envelope.ErrNotYetValid, envelope.ErrRollback, envelope.ErrTooLarge, envelope.ErrPayload} {
-		if errors.Is(err, s) {
-			return s.Error()
-		}
+	if s := envelope.ErrorByName(envelope.ErrorName(err)); s != nil {
+		return s.Error()
 	}
 	return ""
 }
@@ -78,7 +72,7 @@ func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := readFile(pos[0])
+	data, err := readBundleFile(pos[0])
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-jose/go-jose/v4"
-
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 	"github.com/edgeflag/edgeflag/publisher/kms/kmsfake"
 )
@@ -38,15 +37,15 @@ func TestBuildWithKMS(t *testing.T) {
 	if fake.Signs() != 2 {
 		t.Errorf("KMS signed %d times, want 2 (server and client)", fake.Signs())
 	}
-	pub, err := keys.PublicJWK(&priv.PublicKey)
+	pub, err := keys.PublicKey(&priv.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(o.stdout, "kid "+pub.KeyID) {
-		t.Errorf("build output does not name the KMS key's thumbprint kid %s:\n%s", pub.KeyID, o.stdout)
+	if !strings.Contains(o.stdout, "kid "+pub.ID) {
+		t.Errorf("build output does not name the KMS key's thumbprint kid %s:\n%s", pub.ID, o.stdout)
 	}
 	jwks := filepath.Join(dir, "kms.jwks.json")
-	if err := keys.WriteJWKS(jwks, []jose.JSONWebKey{pub}, false); err != nil {
+	if err := keys.WriteJWKS(jwks, []envelope.Key{pub}, false); err != nil {
 		t.Fatal(err)
 	}
 	o = run(t, "inspect", filepath.Join(dir, "shop.production.1.server.jws"), "--jwks", jwks, "--now", "2026-05-01T00:00:00Z")

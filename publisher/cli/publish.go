@@ -10,6 +10,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/webhook"
 )
@@ -87,7 +88,7 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 		if aud == ir.AudienceClient {
 			b = next.Client
 		}
-		data, err := envelope.SealBundle(b, envelope.Claims{Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(envCfg.BundleTTL)}, signer)
+		data, err := seal.SealBundle(b, envelope.Claims{Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(envCfg.BundleTTL)}, signer)
 		if err != nil {
 			return fmt.Errorf("seal %s bundle: %w", aud, err)
 		}
@@ -215,7 +216,9 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 		return err
 	}
 	if jwks == nil {
-		jwks = signerJWKS(signer)
+		if jwks, err = signerJWKS(signer); err != nil {
+			return err
+		}
 	}
 	blob, err := store.Open(ctx, *storeURL)
 	if err != nil {
@@ -256,7 +259,7 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 			return fmt.Errorf("version %d %s bundle: %w", *to, aud, err)
 		}
 		c := envelope.Claims{Project: *project, Environment: *envName, Audience: aud, Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(ttl)}
-		out, err := envelope.Seal(v.Payload, c, signer)
+		out, err := seal.Seal(v.Payload, c, signer)
 		if err != nil {
 			return fmt.Errorf("seal %s bundle: %w", aud, err)
 		}

@@ -36,7 +36,7 @@ func (e *Env) keygen(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("generate key: %w", err)
 	}
-	fmt.Fprintf(e.Stdout, "%s\n", pub.KeyID)
+	fmt.Fprintf(e.Stdout, "%s\n", pub.ID)
 	fmt.Fprintf(e.Stderr, "wrote %s (private, 0600) and %s (public JWKS)\n", *out, *out+keys.JWKSSuffix)
 	return nil
 }

@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
 	"github.com/edgeflag/edgeflag/publisher/keys"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
 // TestClientBundleBytesHoldNoServerData proves, on the bytes a browser would
@@ -52,7 +51,7 @@ func TestClientBundleBytesHoldNoServerData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := keys.PublicJWK(signer.Key.Public())
+	pub, err := keys.PublicKey(signer.Key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +75,12 @@ func TestClientBundleBytesHoldNoServerData(t *testing.T) {
 		if ds.HasErrors() {
 			t.Fatal(ds.Error())
 		}
-		sealed, err := envelope.SealBundle(client, claims, signer)
+		sealed, err := seal.SealBundle(client, claims, signer)
 		if err != nil {
 			t.Fatal(err)
 		}
 		v, err := envelope.Verify(sealed, envelope.Trust{
-			Keys: []jose.JSONWebKey{pub}, Project: "shop", Environment: env.Name,
+			Keys: []envelope.Key{pub}, Project: "shop", Environment: env.Name,
 			Audience: ir.AudienceClient, Now: now,
 		})
 		if err != nil {

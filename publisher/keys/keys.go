@@ -2,18 +2,18 @@
 // verifiers trust: Ed25519 key generation, private key files (a JWK, mode
 // 0600), public JWKS files, RFC 7638 thumbprint key ids, and the merging
 // and removal of keys that key rotation needs (see docs/keys.md).
+//
+// Public keys are the verifier's own type, envelope.Key, and JWKS files are
+// read with envelope.ParseJWKS: the publisher trusts exactly what every
+// runtime trusts. go-jose is used only for private key files.
 package keys
 
 import (
-	"bytes"
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +22,12 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 )
+
+// maxKeyFile bounds a private key file; a JWK is a few hundred bytes.
+const maxKeyFile = 64 << 10
 
 // JWKSSuffix is appended to a private key's path to name its public JWKS.
 const JWKSSuffix = ".jwks.json"
@@ -30,33 +35,22 @@ const JWKSSuffix = ".jwks.json"
 // Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, unpadded
 // base64url) of a public key: the key id edgeflag uses.
 func Thumbprint(pub crypto.PublicKey) (string, error) {
-	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	k, err := seal.PublicKey("", pub)
 	if err != nil {
 		return "", fmt.Errorf("compute thumbprint: %w", err)
 	}
-	return base64.RawURLEncoding.EncodeToString(tp), nil
+	return envelope.Thumbprint(k), nil
 }
 
-// PublicJWK describes a public key (Ed25519, or ECDSA P-256 such as a KMS
-// key's) as a JWK with its thumbprint as kid, its alg and use "sig".
-func PublicJWK(pub crypto.PublicKey) (jose.JSONWebKey, error) {
-	var alg string
-	switch k := pub.(type) {
-	case ed25519.PublicKey:
-		alg = envelope.AlgEdDSA
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() {
-			return jose.JSONWebKey{}, fmt.Errorf("describe key: unsupported curve %s", k.Curve.Params().Name)
-		}
-		alg = envelope.AlgES256
-	default:
-		return jose.JSONWebKey{}, fmt.Errorf("describe key: unsupported key type %T", pub)
-	}
-	kid, err := Thumbprint(pub)
+// PublicKey describes a public key (Ed25519, or ECDSA P-256 such as a KMS
+// key's) as a verifier's key with its thumbprint as id.
+func PublicKey(pub crypto.PublicKey) (envelope.Key, error) {
+	k, err := seal.PublicKey("", pub)
 	if err != nil {
-		return jose.JSONWebKey{}, err
+		return envelope.Key{}, fmt.Errorf("describe key: %w", err)
 	}
-	return jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}, nil
+	k.ID = envelope.Thumbprint(k)
+	return k, nil
 }
 
 // Generate creates a new Ed25519 signing key as a private JWK whose kid is
@@ -66,36 +60,38 @@ func Generate() (jose.JSONWebKey, error) {
 	if err != nil {
 		return jose.JSONWebKey{}, fmt.Errorf("generate key: %w", err)
 	}
-	k, err := PublicJWK(pub)
+	kid, err := Thumbprint(pub)
 	if err != nil {
 		return jose.JSONWebKey{}, err
 	}
-	k.Key = priv
-	return k, nil
+	return jose.JSONWebKey{Key: priv, KeyID: kid, Algorithm: envelope.AlgEdDSA, Use: "sig"}, nil
 }
 
 // Keygen generates a key and writes the private JWK to path (mode 0600)
 // and a JWKS holding its public key to path+JWKSSuffix (mode 0644). It
 // refuses to replace existing files unless overwrite is set. It returns the
-// public JWK.
-func Keygen(path string, overwrite bool) (jose.JSONWebKey, error) {
+// public key.
+func Keygen(path string, overwrite bool) (envelope.Key, error) {
 	k, err := Generate()
 	if err != nil {
-		return jose.JSONWebKey{}, err
+		return envelope.Key{}, err
 	}
-	pub := k.Public()
+	pub, err := PublicKey(k.Key.(crypto.Signer).Public())
+	if err != nil {
+		return envelope.Key{}, err
+	}
 	if !overwrite {
 		for _, p := range []string{path, path + JWKSSuffix} {
 			if _, err := os.Lstat(p); err == nil {
-				return jose.JSONWebKey{}, fmt.Errorf("keygen: %s already exists (refusing to overwrite a key)", p)
+				return envelope.Key{}, fmt.Errorf("keygen: %s already exists (refusing to overwrite a key)", p)
 			}
 		}
 	}
 	if err := WritePrivate(path, k, overwrite); err != nil {
-		return jose.JSONWebKey{}, err
+		return envelope.Key{}, err
 	}
-	if err := WriteJWKS(path+JWKSSuffix, []jose.JSONWebKey{pub}, overwrite); err != nil {
-		return jose.JSONWebKey{}, err
+	if err := WriteJWKS(path+JWKSSuffix, []envelope.Key{pub}, overwrite); err != nil {
+		return envelope.Key{}, err
 	}
 	return pub, nil
 }
@@ -114,17 +110,54 @@ func WritePrivate(path string, k jose.JSONWebKey, overwrite bool) error {
 	return writeAtomic(path, append(data, '\n'), 0o600, overwrite)
 }
 
-// WriteJWKS writes public keys as a JWKS ({"keys": [...]}) to path with
-// mode 0644, atomically. Private keys are refused.
-func WriteJWKS(path string, ks []jose.JSONWebKey, overwrite bool) error {
-	if err := checkSet(ks); err != nil {
-		return fmt.Errorf("write JWKS %s: %w", path, err)
+// MarshalJWKS renders public keys as a JWKS ({"keys": [...]}) in the form
+// `edgeflag keygen` writes, and checks the result with envelope.ParseJWKS:
+// a set a verifier would refuse is never produced.
+func MarshalJWKS(ks []envelope.Key) ([]byte, error) {
+	type jwk struct {
+		Use string `json:"use"`
+		Kty string `json:"kty"`
+		Kid string `json:"kid"`
+		Crv string `json:"crv"`
+		Alg string `json:"alg"`
+		X   string `json:"x"`
+		Y   string `json:"y,omitempty"`
 	}
-	data, err := json.MarshalIndent(jose.JSONWebKeySet{Keys: ks}, "", "  ")
+	enc := base64.RawURLEncoding
+	out := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{}}
+	for i, k := range ks {
+		j := jwk{Use: "sig", Kid: k.ID, Alg: k.Algorithm}
+		switch {
+		case k.Algorithm == envelope.AlgEdDSA:
+			j.Kty, j.Crv, j.X = "OKP", "Ed25519", enc.EncodeToString(k.Public)
+		case k.Algorithm == envelope.AlgES256 && len(k.Public) == 65:
+			j.Kty, j.Crv, j.X, j.Y = "EC", "P-256", enc.EncodeToString(k.Public[1:33]), enc.EncodeToString(k.Public[33:])
+		default:
+			return nil, fmt.Errorf("marshal JWKS: key %d (%q) is not an Ed25519 or P-256 key", i, k.ID)
+		}
+		out.Keys = append(out.Keys, j)
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshal JWKS: %w", err)
+	}
+	data = append(data, '\n')
+	if _, err := envelope.ParseJWKS(data); err != nil {
+		return nil, fmt.Errorf("marshal JWKS: %w", err)
+	}
+	return data, nil
+}
+
+// WriteJWKS writes public keys as a JWKS to path with mode 0644,
+// atomically. A set ParseJWKS would refuse is not written.
+func WriteJWKS(path string, ks []envelope.Key, overwrite bool) error {
+	data, err := MarshalJWKS(ks)
 	if err != nil {
 		return fmt.Errorf("write JWKS %s: %w", path, err)
 	}
-	return writeAtomic(path, append(data, '\n'), 0o644, overwrite)
+	return writeAtomic(path, data, 0o644, overwrite)
 }
 
 func writeAtomic(path string, data []byte, mode os.FileMode, overwrite bool) error {
@@ -174,7 +207,7 @@ func LoadPrivate(path string) (jose.JSONWebKey, error) {
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return k, fmt.Errorf("load private key %s: mode %04o lets others read it; run chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxKeyFile)
 	if err != nil {
 		return k, fmt.Errorf("load private key: %w", err)
 	}
@@ -184,107 +217,62 @@ func LoadPrivate(path string) (jose.JSONWebKey, error) {
 	if k.IsPublic() {
 		return k, fmt.Errorf("load private key %s: file holds a public key", path)
 	}
-	pub := k.Public()
-	if err := checkKey(pub); err != nil {
+	signer, ok := k.Key.(crypto.Signer)
+	if !ok {
+		return k, fmt.Errorf("load private key %s: not a signing key", path)
+	}
+	pub, err := PublicKey(signer.Public())
+	if err != nil {
 		return k, fmt.Errorf("load private key %s: %w", path, err)
+	}
+	if k.KeyID != pub.ID {
+		return k, fmt.Errorf("load private key %s: kid %q is not the key's RFC 7638 thumbprint %q", path, k.KeyID, pub.ID)
+	}
+	if k.Algorithm != "" && k.Algorithm != pub.Algorithm {
+		return k, fmt.Errorf("load private key %s: alg %q does not fit a %s key", path, k.Algorithm, pub.Algorithm)
 	}
 	return k, nil
 }
 
-// Signer turns a private JWK into the envelope signer for it.
-func Signer(k jose.JSONWebKey) (envelope.Signer, error) {
+// Signer turns a private JWK into the bundle signer for it.
+func Signer(k jose.JSONWebKey) (seal.Signer, error) {
 	s, ok := k.Key.(crypto.Signer)
 	if !ok || k.IsPublic() {
-		return envelope.Signer{}, fmt.Errorf("key %q is not a private signing key", k.KeyID)
+		return seal.Signer{}, fmt.Errorf("key %q is not a private signing key", k.KeyID)
 	}
-	return envelope.Signer{KeyID: k.KeyID, Key: s}, nil
+	return seal.Signer{KeyID: k.KeyID, Key: s}, nil
 }
 
-// LoadJWKS reads a JWKS file of trusted public keys. Every key must be an
-// Ed25519 or P-256 public key with a kid equal to its thumbprint, an alg
-// matching its type, and a kid unique in the set.
-func LoadJWKS(path string) ([]jose.JSONWebKey, error) {
-	data, err := os.ReadFile(path)
+// LoadJWKS reads a JWKS file of trusted public keys with the verifier's
+// parser (envelope.ParseJWKS, whose rules docs/keys.md lists). Only a
+// regular file of at most envelope.MaxJWKS bytes is read.
+func LoadJWKS(path string) ([]envelope.Key, error) {
+	data, err := safefile.Read(path, envelope.MaxJWKS)
 	if err != nil {
 		return nil, fmt.Errorf("load JWKS: %w", err)
 	}
-	ks, err := ParseJWKS(data)
+	ks, err := envelope.ParseJWKS(data)
 	if err != nil {
 		return nil, fmt.Errorf("load JWKS %s: %w", path, err)
 	}
 	return ks, nil
 }
 
-// ParseJWKS parses and checks JWKS bytes as LoadJWKS does.
-func ParseJWKS(data []byte) ([]jose.JSONWebKey, error) {
-	var set jose.JSONWebKeySet
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&set); err != nil {
-		return nil, fmt.Errorf("parse JWKS: %w", err)
-	}
-	if len(set.Keys) == 0 {
-		return nil, errors.New("parse JWKS: no keys")
-	}
-	if err := checkSet(set.Keys); err != nil {
-		return nil, err
-	}
-	return set.Keys, nil
-}
-
-func checkSet(ks []jose.JSONWebKey) error {
-	seen := map[string]bool{}
-	for i, k := range ks {
-		if !k.IsPublic() {
-			return fmt.Errorf("key %d (%q) is private; a JWKS holds public keys only", i, k.KeyID)
-		}
-		if err := checkKey(k); err != nil {
-			return fmt.Errorf("key %d: %w", i, err)
-		}
-		if seen[k.KeyID] {
-			return fmt.Errorf("key %d: kid %q appears twice", i, k.KeyID)
-		}
-		seen[k.KeyID] = true
-	}
-	return nil
-}
-
-// checkKey checks a public JWK: supported type, kid = thumbprint, alg
-// consistent with the type.
-func checkKey(k jose.JSONWebKey) error {
-	want, err := PublicJWK(k.Key)
-	if err != nil {
-		return err
-	}
-	if k.KeyID != want.KeyID {
-		return fmt.Errorf("kid %q is not the key's RFC 7638 thumbprint %q", k.KeyID, want.KeyID)
-	}
-	if k.Algorithm != "" && k.Algorithm != want.Algorithm {
-		return fmt.Errorf("key %q: alg %q does not fit a %s key", k.KeyID, k.Algorithm, want.Algorithm)
-	}
-	if k.Use != "" && k.Use != "sig" {
-		return fmt.Errorf("key %q: use %q, want \"sig\"", k.KeyID, k.Use)
-	}
-	return nil
-}
-
 // Merge returns the union of key sets, keeping the first occurrence of
 // each kid; the same kid naming two different keys is an error. Rotation
 // adds the new public key to verifiers' JWKS with Merge.
-func Merge(sets ...[]jose.JSONWebKey) ([]jose.JSONWebKey, error) {
-	var out []jose.JSONWebKey
+func Merge(sets ...[]envelope.Key) ([]envelope.Key, error) {
+	var out []envelope.Key
 	byKid := map[string]int{}
 	for _, set := range sets {
 		for _, k := range set {
-			if i, ok := byKid[k.KeyID]; ok {
-				a, _ := Thumbprint(out[i].Key)
-				b, _ := Thumbprint(k.Key)
-				if a != b || a == "" {
-					return nil, fmt.Errorf("merge JWKS: kid %q names two different keys", k.KeyID)
+			if i, ok := byKid[k.ID]; ok {
+				if out[i].Algorithm != k.Algorithm || string(out[i].Public) != string(k.Public) {
+					return nil, fmt.Errorf("merge JWKS: kid %q names two different keys", k.ID)
 				}
 				continue
 			}
-			byKid[k.KeyID] = len(out)
+			byKid[k.ID] = len(out)
 			out = append(out, k)
 		}
 	}
@@ -293,10 +281,10 @@ func Merge(sets ...[]jose.JSONWebKey) ([]jose.JSONWebKey, error) {
 
 // Remove returns the set without the key kid; it is an error if kid is
 // not in the set or if it is the only key. Rotation ends with Remove.
-func Remove(set []jose.JSONWebKey, kid string) ([]jose.JSONWebKey, error) {
-	var out []jose.JSONWebKey
+func Remove(set []envelope.Key, kid string) ([]envelope.Key, error) {
+	var out []envelope.Key
 	for _, k := range set {
-		if k.KeyID != kid {
+		if k.ID != kid {
 			out = append(out, k)
 		}
 	}

@@ -6,10 +6,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
 // TestThumbprintRFC8037 checks the kid against the Ed25519 thumbprint
@@ -56,8 +59,8 @@ func TestKeygenFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set) != 1 || set[0].KeyID != pub.KeyID || priv.KeyID != pub.KeyID || !set[0].IsPublic() {
-		t.Fatalf("kid mismatch: %q %q %q", set[0].KeyID, priv.KeyID, pub.KeyID)
+	if len(set) != 1 || set[0].ID != pub.ID || priv.KeyID != pub.ID {
+		t.Fatalf("kid mismatch: %q %q %q", set[0].ID, priv.KeyID, pub.ID)
 	}
 	jwks, _ := os.ReadFile(path + JWKSSuffix)
 	if strings.Contains(string(jwks), `"d"`) {
@@ -77,10 +80,10 @@ func TestKeygenFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub2.KeyID == pub.KeyID {
+	if pub2.ID == pub.ID {
 		t.Fatal("new key has the old kid")
 	}
-	if set, _ := LoadJWKS(path + JWKSSuffix); set[0].KeyID != pub2.KeyID {
+	if set, _ := LoadJWKS(path + JWKSSuffix); set[0].ID != pub2.ID {
 		t.Fatal("JWKS not replaced")
 	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
@@ -105,65 +108,99 @@ func TestLoadPrivateRefusesReadableFile(t *testing.T) {
 	}
 }
 
-func TestParseJWKSRejects(t *testing.T) {
+// TestLoadJWKSUsesTheVerifier: LoadJWKS refuses what envelope.ParseJWKS
+// refuses (the full rule list is tested there), and files that are not
+// small regular files.
+func TestLoadJWKSUsesTheVerifier(t *testing.T) {
+	dir := t.TempDir()
 	k, _ := Generate()
-	pub := k.Public()
-	mk := func(ks ...jose.JSONWebKey) []byte {
-		var parts []string
-		for _, k := range ks {
-			b, err := k.MarshalJSON()
-			if err != nil {
-				t.Fatal(err)
-			}
-			parts = append(parts, string(b))
-		}
-		return []byte(`{"keys":[` + strings.Join(parts, ",") + `]}`)
+	pub, err := PublicKey(k.Key.(ed25519.PrivateKey).Public())
+	if err != nil {
+		t.Fatal(err)
 	}
-	wrongKid := pub
-	wrongKid.KeyID = "my-key"
-	wrongAlg := pub
-	wrongAlg.Algorithm = "ES256"
+	good, err := MarshalJWKS([]envelope.Key{pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	private, _ := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{k}})
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p384JWK, _ := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{{Key: &p384.PublicKey, KeyID: "x"}}})
 	cases := map[string][]byte{
-		"private key":      mk(k),
-		"duplicate kid":    mk(pub, pub),
-		"kid not thumb":    mk(wrongKid),
-		"alg mismatch":     mk(wrongAlg),
+		"private key":      private,
+		"unknown member":   []byte(strings.Replace(string(good), `"use": "sig"`, `"use": "sig", "key_ops": "verify"`, 1)),
+		"second document":  append(append([]byte{}, good...), good...),
 		"empty":            []byte(`{"keys":[]}`),
-		"unknown member":   []byte(`{"keys":[], "extra": 1}`),
 		"not JSON":         []byte(`keys`),
-		"unsupported P384": mk(jose.JSONWebKey{Key: &p384.PublicKey, KeyID: "x"}),
+		"unsupported P384": p384JWK,
 	}
 	for name, data := range cases {
-		if _, err := ParseJWKS(data); err == nil {
-			t.Errorf("%s: accepted", name)
+		path := filepath.Join(dir, "c.jwks.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadJWKS(path); !errors.Is(err, envelope.ErrJWKS) {
+			t.Errorf("%s: got %v, want ErrJWKS", name, err)
 		}
 	}
-	if ks, err := ParseJWKS(mk(pub)); err != nil || len(ks) != 1 {
+	fifo := filepath.Join(dir, "fifo.jwks.json")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := LoadJWKS(fifo); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		// Opening a FIFO for reading blocks until a writer appears;
+		// unblock it so the test ends, then fail.
+		f, _ := os.OpenFile(fifo, os.O_WRONLY, 0)
+		f.Close()
+		t.Fatal("LoadJWKS hung on a FIFO")
+	}
+	big := filepath.Join(dir, "big.jwks.json")
+	if err := os.WriteFile(big, append(good, make([]byte, envelope.MaxJWKS)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadJWKS(big); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("oversize: %v", err)
+	}
+	path := filepath.Join(dir, "good.jwks.json")
+	os.WriteFile(path, good, 0o644)
+	if ks, err := LoadJWKS(path); err != nil || len(ks) != 1 || ks[0].ID != pub.ID {
 		t.Fatalf("valid set: %v", err)
 	}
 }
 
 func TestMergeRemove(t *testing.T) {
-	a, _ := Generate()
-	b, _ := Generate()
-	m, err := Merge([]jose.JSONWebKey{a.Public()}, []jose.JSONWebKey{b.Public(), a.Public()})
+	gen := func() envelope.Key {
+		k, _ := Generate()
+		pub, err := PublicKey(k.Key.(ed25519.PrivateKey).Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub
+	}
+	a, b := gen(), gen()
+	m, err := Merge([]envelope.Key{a}, []envelope.Key{b, a})
 	if err != nil || len(m) != 2 {
 		t.Fatalf("merge: %v %d", err, len(m))
 	}
-	evil := b.Public()
-	evil.KeyID = a.KeyID
-	if _, err := Merge(m, []jose.JSONWebKey{evil}); err == nil {
+	evil := b
+	evil.ID = a.ID
+	if _, err := Merge(m, []envelope.Key{evil}); err == nil {
 		t.Fatal("merged two keys under one kid")
 	}
-	r, err := Remove(m, a.KeyID)
-	if err != nil || len(r) != 1 || r[0].KeyID != b.KeyID {
+	r, err := Remove(m, a.ID)
+	if err != nil || len(r) != 1 || r[0].ID != b.ID {
 		t.Fatalf("remove: %v", err)
 	}
-	if _, err := Remove(r, a.KeyID); err == nil {
+	if _, err := Remove(r, a.ID); err == nil {
 		t.Fatal("removed an absent key")
 	}
-	if _, err := Remove(r, b.KeyID); err == nil {
+	if _, err := Remove(r, b.ID); err == nil {
 		t.Fatal("removed the last key")
 	}
 }
@@ -181,7 +218,7 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	iat := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	seal := func(keyPath string, version uint64) []byte {
+	sealWith := func(keyPath string, version uint64) []byte {
 		k, err := LoadPrivate(keyPath)
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +229,7 @@ func TestRotation(t *testing.T) {
 		}
 		c := envelope.Claims{Project: "shop", Environment: "production", Audience: ir.AudienceServer,
 			Version: version, IssuedAt: iat, ExpiresAt: iat.Add(720 * time.Hour)}
-		out, err := envelope.Seal([]byte("payload"), c, s)
+		out, err := seal.Seal([]byte("payload"), c, s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +244,7 @@ func TestRotation(t *testing.T) {
 			Audience: ir.AudienceServer, Now: iat.Add(time.Hour)})
 		return err
 	}
-	oldBundle := seal(oldPath, 1)
+	oldBundle := sealWith(oldPath, 1)
 	trusted := filepath.Join(dir, "trusted.jwks.json")
 	oldSet, _ := LoadJWKS(oldPath + JWKSSuffix)
 	newSet, _ := LoadJWKS(newPath + JWKSSuffix)
@@ -228,14 +265,14 @@ func TestRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Step 2: the publisher switches keys; old and new bundles verify.
-	newBundle := seal(newPath, 2)
+	newBundle := sealWith(newPath, 2)
 	for _, b := range [][]byte{oldBundle, newBundle} {
 		if err := verify(b, trusted); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Step 3: remove the old key; its bundles are no longer trusted.
-	only, err := Remove(both, oldSet[0].KeyID)
+	only, err := Remove(both, oldSet[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

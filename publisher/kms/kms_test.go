@@ -17,12 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 	"github.com/edgeflag/edgeflag/publisher/kms/kmsfake"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
 // client returns the real SDK client pointed at the fake.
@@ -58,21 +58,21 @@ func TestSealWithKMS(t *testing.T) {
 	if !s.Public().(*ecdsa.PublicKey).Equal(&priv.PublicKey) {
 		t.Fatal("public key differs from the KMS key")
 	}
-	jwk, err := keys.PublicJWK(s.Public())
+	jwk, err := keys.PublicKey(s.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
 	iat := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	c := envelope.Claims{Project: "shop", Environment: "production", Audience: ir.AudienceClient,
 		Version: 42, IssuedAt: iat, ExpiresAt: iat.Add(24 * time.Hour)}
-	data, err := envelope.Seal([]byte("the IR bytes"), c, envelope.Signer{KeyID: jwk.KeyID, Key: s})
+	data, err := seal.Seal([]byte("the IR bytes"), c, seal.Signer{KeyID: jwk.ID, Key: s})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv.Signs() != 1 {
 		t.Fatalf("%d KMS Sign calls, want 1", srv.Signs())
 	}
-	tr := envelope.Trust{Keys: []jose.JSONWebKey{jwk}, Algorithms: []string{envelope.AlgES256},
+	tr := envelope.Trust{Keys: []envelope.Key{jwk}, Algorithms: []string{envelope.AlgES256},
 		Project: "shop", Environment: "production", Audience: ir.AudienceClient, Now: iat.Add(time.Minute)}
 	v, err := envelope.Verify(data, tr)
 	if err != nil {
@@ -131,8 +131,8 @@ func TestKMSErrors(t *testing.T) {
 	}
 	// Through Seal the KMS error is still visible.
 	iat := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	_, err = envelope.Seal([]byte("x"), envelope.Claims{Project: "p", Environment: "e", Audience: ir.AudienceServer,
-		Version: 1, IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}, envelope.Signer{KeyID: "k", Key: s})
+	_, err = seal.Seal([]byte("x"), envelope.Claims{Project: "p", Environment: "e", Audience: ir.AudienceServer,
+		Version: 1, IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}, seal.Signer{KeyID: "k", Key: s})
 	if !errors.As(err, &dis) {
 		t.Fatalf("seal: %v", err)
 	}

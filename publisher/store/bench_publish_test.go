@@ -16,6 +16,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkPublish(b *testing.B) {
 	const n = 1000
 	files := publishBenchConfig(n)
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize))
-	signer := envelope.Signer{KeyID: "bench-key", Key: key}
+	signer := seal.Signer{KeyID: "bench-key", Key: key}
 	ctx := context.Background()
 
 	build := func(b *testing.B) map[ir.Audience]*ir.Bundle {
@@ -82,7 +83,7 @@ func BenchmarkPublish(b *testing.B) {
 		claims := envelope.Claims{Version: h.Next, IssuedAt: now, ExpiresAt: now.Add(720 * time.Hour)}
 		req := store.Request{Action: store.ActionPublish, Actor: "bench", Bundles: map[string][]byte{}}
 		for aud, name := range map[ir.Audience]string{ir.AudienceServer: "server", ir.AudienceClient: "client"} {
-			sealed, err := envelope.SealBundle(bundles[aud], claims, signer)
+			sealed, err := seal.SealBundle(bundles[aud], claims, signer)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,8 @@
-package envelope
+// Package seal is the signing side of bundles: it compresses an encoded
+// flag bundle with zstd and signs it as a compact JWS in the strict profile
+// of docs/bundle-format.md, with go-jose. Verification is not here: every
+// runtime, the publisher included, verifies with bundle/envelope.
+package seal
 
 import (
 	"crypto"
@@ -11,8 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
 // Signer is a signing key and its key id.
@@ -32,16 +41,30 @@ func (s Signer) Algorithm() (string, error) {
 	if s.Key == nil {
 		return "", errors.New("signer has no key")
 	}
-	switch pub := s.Key.Public().(type) {
+	k, err := PublicKey("", s.Key.Public())
+	if err != nil {
+		return "", err
+	}
+	return k.Algorithm, nil
+}
+
+// PublicKey describes an Ed25519 or ECDSA P-256 public key as the
+// verifier's key type, with the given key id.
+func PublicKey(kid string, pub crypto.PublicKey) (envelope.Key, error) {
+	switch k := pub.(type) {
 	case ed25519.PublicKey:
-		return AlgEdDSA, nil
+		return envelope.Key{ID: kid, Algorithm: envelope.AlgEdDSA, Public: append([]byte(nil), k...)}, nil
 	case *ecdsa.PublicKey:
-		if pub.Curve == elliptic.P256() {
-			return AlgES256, nil
+		if k.Curve != elliptic.P256() {
+			return envelope.Key{}, fmt.Errorf("unsupported ECDSA curve %s", k.Curve.Params().Name)
 		}
-		return "", fmt.Errorf("unsupported ECDSA curve %s", pub.Curve.Params().Name)
+		raw, err := k.Bytes()
+		if err != nil {
+			return envelope.Key{}, fmt.Errorf("encode P-256 key: %w", err)
+		}
+		return envelope.Key{ID: kid, Algorithm: envelope.AlgES256, Public: raw}, nil
 	default:
-		return "", fmt.Errorf("unsupported signing key type %T", pub)
+		return envelope.Key{}, fmt.Errorf("unsupported signing key type %T", pub)
 	}
 }
 
@@ -52,30 +75,28 @@ func (s Signer) Algorithm() (string, error) {
 // Sealing is deterministic for Ed25519: the same payload, claims and key
 // always give the same bytes. ECDSA signatures are randomized, so ES256
 // envelopes of the same payload differ in their signature only.
-func Seal(payload []byte, c Claims, s Signer) ([]byte, error) {
-	alg, err := s.Algorithm()
+func Seal(payload []byte, c envelope.Claims, s Signer) ([]byte, error) {
+	pub, err := signerKey(s)
 	if err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
-	if s.KeyID == "" {
-		return nil, errors.New("seal bundle: signer has no key id")
-	}
-	if err := checkSealClaims(c); err != nil {
+	if err := checkClaims(c); err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
 	compressed, err := compress(payload)
 	if err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
-	out, err := signCompact(compressed, c, s, alg)
+	out, err := signCompact(compressed, c, s, pub.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
-	// Check the result against our own strict profile and key, so a
+	// Check the result with the one verifier, against our own key, so a
 	// signer whose key does not match its public key (a misconfigured KMS
-	// key) or a header we would not accept never leaves the publisher.
-	self := Trust{
-		Keys:            []jose.JSONWebKey{{Key: s.Key.Public(), KeyID: s.KeyID}},
+	// key) or a header the verifier would not accept never leaves the
+	// publisher.
+	self := envelope.Trust{
+		Keys:            []envelope.Key{pub},
 		Project:         c.Project,
 		Environment:     c.Environment,
 		Audience:        c.Audience,
@@ -83,25 +104,69 @@ func Seal(payload []byte, c Claims, s Signer) ([]byte, error) {
 		MaxCompressed:   len(compressed),
 		MaxDecompressed: len(payload),
 	}
-	if _, err := Verify(out, self); err != nil {
+	if _, err := envelope.Verify(out, self); err != nil {
 		return nil, fmt.Errorf("seal bundle: self-check: %w", err)
 	}
 	return out, nil
 }
 
+// SealBundle encodes b with ir.Encode and seals it. The project,
+// environment and audience claims are taken from b; c supplies the
+// version and validity period (its other fields are ignored).
+func SealBundle(b *ir.Bundle, c envelope.Claims, s Signer) ([]byte, error) {
+	payload, err := ir.Encode(b)
+	if err != nil {
+		return nil, fmt.Errorf("seal bundle: %w", err)
+	}
+	c.Project, c.Environment, c.Audience = b.Project, b.Environment, b.Audience
+	return Seal(payload, c, s)
+}
+
+// signerKey checks the signer and returns its public key as the verifier
+// sees it.
+func signerKey(s Signer) (envelope.Key, error) {
+	if s.Key == nil {
+		return envelope.Key{}, errors.New("signer has no key")
+	}
+	if s.KeyID == "" {
+		return envelope.Key{}, errors.New("signer has no key id")
+	}
+	return PublicKey(s.KeyID, s.Key.Public())
+}
+
+// The encoder settings are fixed so that the same payload always compresses
+// to the same bytes (with a given klauspost/compress version): one
+// goroutine, one frame with its content size, a checksum.
+var encoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderCRC(true),
+		zstd.WithSingleSegment(true),
+	)
+})
+
+// compress returns payload as one zstd frame.
+func compress(payload []byte) ([]byte, error) {
+	enc, err := encoder()
+	if err != nil {
+		return nil, fmt.Errorf("create zstd encoder: %w", err)
+	}
+	return enc.EncodeAll(payload, nil), nil
+}
+
 // signCompact signs an already compressed payload with go-jose and returns
 // the compact serialization.
-func signCompact(compressed []byte, c Claims, s Signer, alg string) ([]byte, error) {
-	aud, _ := audienceName(c.Audience)
+func signCompact(compressed []byte, c envelope.Claims, s Signer, alg string) ([]byte, error) {
 	opts := (&jose.SignerOptions{}).
-		WithType(Type).
-		WithHeader(hFmt, FormatVersion).
-		WithHeader(hPrj, c.Project).
-		WithHeader(hEnv, c.Environment).
-		WithHeader(hAud, aud).
-		WithHeader(hVer, c.Version).
-		WithHeader(hIat, c.IssuedAt.Unix()).
-		WithHeader(hExp, c.ExpiresAt.Unix())
+		WithType(envelope.Type).
+		WithHeader("fmt", envelope.FormatVersion).
+		WithHeader("prj", c.Project).
+		WithHeader("env", c.Environment).
+		WithHeader("aud", c.Audience.String()).
+		WithHeader("ver", c.Version).
+		WithHeader("iat", c.IssuedAt.Unix()).
+		WithHeader("exp", c.ExpiresAt.Unix())
 	op := &opaque{alg: jose.SignatureAlgorithm(alg), kid: s.KeyID, key: s.Key}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: op.alg, Key: op}, opts)
 	if err != nil {
@@ -118,21 +183,21 @@ func signCompact(compressed []byte, c Claims, s Signer, alg string) ([]byte, err
 	return []byte(out), nil
 }
 
-func checkSealClaims(c Claims) error {
+func checkClaims(c envelope.Claims) error {
 	if c.Project == "" || c.Environment == "" {
 		return errors.New("claims need a project and an environment")
 	}
-	if _, ok := audienceName(c.Audience); !ok {
+	if c.Audience != ir.AudienceServer && c.Audience != ir.AudienceClient {
 		return fmt.Errorf("invalid audience %d", c.Audience)
 	}
-	if c.Version < 1 || c.Version > MaxVersion {
-		return fmt.Errorf("version %d out of range 1..%d", c.Version, uint64(MaxVersion))
+	if c.Version < 1 || c.Version > envelope.MaxVersion {
+		return fmt.Errorf("version %d out of range 1..%d", c.Version, uint64(envelope.MaxVersion))
 	}
 	iat, exp := c.IssuedAt.Unix(), c.ExpiresAt.Unix()
-	if c.IssuedAt.IsZero() || iat < 0 || iat > MaxVersion {
+	if c.IssuedAt.IsZero() || iat < 0 || iat > envelope.MaxVersion {
 		return fmt.Errorf("invalid issued-at %v", c.IssuedAt)
 	}
-	if exp <= iat || exp > MaxVersion {
+	if exp <= iat || exp > envelope.MaxVersion {
 		return fmt.Errorf("expires-at %v is not after issued-at %v", c.ExpiresAt, c.IssuedAt)
 	}
 	return nil

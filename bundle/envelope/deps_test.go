@@ -1,0 +1,45 @@
+package envelope
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/edgeflag/edgeflag/bundle/internal/fence"
+)
+
+// allowedImports is the verifier's purity fence: a TinyGo-clean subset of
+// the standard library plus the zstd decoder, the IR and the engine. No
+// JOSE library, no encoding/json or other reflection-based decoding, no
+// fmt, no IO.
+var allowedImports = map[string]bool{
+	"bytes": true, "crypto/ecdsa": true, "crypto/ed25519": true, "crypto/elliptic": true,
+	"crypto/sha256": true, "encoding/base64": true, "errors": true, "math/big": true,
+	"strconv": true, "time": true, "unicode/utf16": true, "unicode/utf8": true,
+	"github.com/klauspost/compress/zstd":     true,
+	"github.com/edgeflag/edgeflag/bundle/ir":   true,
+	"github.com/edgeflag/edgeflag/bundle/eval": true,
+}
+
+// es256Only are imports only es256.go may use, so that a build with the
+// tag edgeflag_noes256 leaves ECDSA out entirely.
+var es256Only = []string{"crypto/ecdsa", "crypto/elliptic", "math/big"}
+
+func TestPurityFence(t *testing.T) {
+	for file, imports := range fence.Check(t, ".", allowedImports) {
+		if file == "es256.go" {
+			continue
+		}
+		for _, p := range imports {
+			if slices.Contains(es256Only, p) {
+				t.Errorf("%s imports %s, which only es256.go may use", file, p)
+			}
+		}
+	}
+}
+
+// TestBuildWasip1 checks that the verifier compiles for the wasm guest's
+// target, with and without ES256.
+func TestBuildWasip1(t *testing.T) {
+	fence.BuildWasip1(t, "", ".")
+	fence.BuildWasip1(t, "edgeflag_noes256", ".")
+}
