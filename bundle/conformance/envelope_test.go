@@ -309,7 +309,9 @@ func genVectors(t *testing.T) *EnvelopeSuite {
 			Bundle: sealRaw(otherEnvIR, envelope.Claims{Project: "shop", Environment: "production", Audience: ir.AudienceServer,
 				Version: 7, IssuedAt: vecIat, ExpiresAt: vecExp}), Trust: tr(nil), Expect: fail("ErrPayload")},
 		{Name: "reject/jwks-unknown-member", Why: "a JWK member outside the list", Bundle: server,
-			Trust: tr(func(v *VectorTrust) { v.JWKS = strings.Replace(okJWK, `"use": "sig"`, `"use": "sig", "key_ops": "verify"`, 1) }), Expect: fail("ErrJWKS")},
+			Trust: tr(func(v *VectorTrust) {
+				v.JWKS = strings.Replace(okJWK, `"use": "sig"`, `"use": "sig", "key_ops": "verify"`, 1)
+			}), Expect: fail("ErrJWKS")},
 		{Name: "reject/jwks-second-document", Why: "one JSON document only", Bundle: server,
 			Trust: tr(func(v *VectorTrust) { v.JWKS = okJWK + okJWK }), Expect: fail("ErrJWKS")},
 		{Name: "reject/jwks-private-key", Why: "a JWKS holds public keys only", Bundle: server,

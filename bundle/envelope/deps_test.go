@@ -15,7 +15,7 @@ var allowedImports = map[string]bool{
 	"bytes": true, "crypto/ecdsa": true, "crypto/ed25519": true, "crypto/elliptic": true,
 	"crypto/sha256": true, "encoding/base64": true, "errors": true, "math/big": true,
 	"strconv": true, "time": true, "unicode/utf16": true, "unicode/utf8": true,
-	"github.com/klauspost/compress/zstd":     true,
+	"github.com/klauspost/compress/zstd":       true,
 	"github.com/edgeflag/edgeflag/bundle/ir":   true,
 	"github.com/edgeflag/edgeflag/bundle/eval": true,
 }
