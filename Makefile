@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","accountId":"acct-42","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1","beta":true,"tags":["early-adopter"]}
 
-.PHONY: all build run test unit integration wasm-check lint bench fuzz clean
+.PHONY: all build run test unit integration wasm-check infra-check package deploy lint bench fuzz clean
 
 all: build
 
@@ -24,7 +24,7 @@ run: build
 	$(EDGEFLAG) build examples/shop --env $(EXAMPLE_ENV) --key $(DEV)/signing.key --out $(DEV)/bundles
 	$(EDGEFLAG) eval examples/shop --env $(EXAMPLE_ENV) --all --context '$(EXAMPLE_CONTEXT)'
 
-test: lint unit wasm-check integration
+test: lint unit wasm-check integration infra-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -38,6 +38,33 @@ wasm-check:
 # Integration tests against real components started on 127.0.0.1.
 integration:
 	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/...
+
+# AWS templates, offline: AWS's validator (@aws/cloudformation-validate, inside npm
+# aws-cdk-lib, installed by `npm ci --prefix infra`), its own tests (node --test), and the
+# invariant and deploy tests (Go; also part of `unit`).
+infra-check:
+	@test -d infra/node_modules/aws-cdk-lib || { echo >&2 "infra-check: run 'npm ci --prefix infra' first (.ci/run does)"; exit 1; }
+	node --test infra/validate.test.mjs
+	node infra/validate.mjs
+	$(GO) test -count=1 ./infra/...
+
+# Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
+# dist/edgefn.zip, and the viewer package built by the edge issue's `make edge`; sizes are
+# reported against Lambda's limits. Not part of `test`.
+EDGE_ZIP := edgefn/viewer/dist/edge.zip
+package:
+	@test -d edgefn/cmd/edgefn || { echo >&2 "package: ./edgefn/cmd/edgefn does not exist yet (it lands with the edgefn issue)"; exit 1; }
+	@test -f $(EDGE_ZIP) || { echo >&2 "package: $(EDGE_ZIP) is missing: build the Lambda@Edge viewer package first (make edge)"; exit 1; }
+	@mkdir -p dist/edgefn
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s -o dist/edgefn/bootstrap ./edgefn/cmd/edgefn
+	$(GO) run ./infra/cmd/edgeflag-package --bootstrap dist/edgefn/bootstrap --out dist/edgefn.zip --edge-zip $(EDGE_ZIP)
+
+# Deploy one environment to AWS (docs/deploy.md): make deploy PROJECT=shop ENVIRONMENT=production
+# REGION=eu-west-1 [DEPLOY_FLAGS='--app-origin www.example.com --alarm-email ops@example.com'].
+# DRY_RUN=1 prints the aws/sam commands instead (after packaging; it needs the zips' hashes).
+REGION ?= $(AWS_REGION)
+deploy: package
+	$(GO) run ./infra/cmd/edgeflag-deploy --project "$(PROJECT)" --env "$(ENVIRONMENT)" --region "$(REGION)" $(DEPLOY_FLAGS) $(if $(DRY_RUN),--dry-run)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -61,4 +88,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
 
 clean:
-	rm -rf bin $(DEV) bench-results.txt
+	rm -rf bin dist $(DEV) bench-results.txt
