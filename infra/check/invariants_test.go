@@ -347,3 +347,33 @@ func TestParseRejects(t *testing.T) {
 		t.Fatalf("short forms: %s", got)
 	}
 }
+
+// TestPublishCommandOutput: the regional stack prints the publish command for
+// its own bucket and key, with flags the CLI documents for publish.
+func TestPublishCommandOutput(t *testing.T) {
+	regional, _, _ := templates(t)
+	cmd := Text(Get(regional.Root, "Outputs", "PublishCommand", "Value"))
+	for _, want := range []string{"edgeflag publish ", "--kms-key ${SigningKey.Arn}", "--store 's3://${Bucket}?region=${AWS::Region}'", "--env ${EnvironmentName}"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("PublishCommand %q lacks %q", cmd, want)
+		}
+	}
+	cli, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var synopsis string
+	for _, l := range strings.Split(string(cli), "\n") {
+		if strings.HasPrefix(l, "edgeflag publish ") {
+			synopsis = l
+		}
+	}
+	if synopsis == "" {
+		t.Fatal("docs/cli.md has no publish synopsis")
+	}
+	for _, f := range strings.Fields(cmd) {
+		if strings.HasPrefix(f, "--") && !strings.Contains(synopsis, f+" ") {
+			t.Errorf("PublishCommand uses %s, which `%s` does not have", f, synopsis)
+		}
+	}
+}

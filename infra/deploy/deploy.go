@@ -37,6 +37,7 @@ type Config struct {
 	PublisherPrincipal   string
 	ReservedConcurrency  int // 0: the template's default
 	LogRetentionDays     int // 0: the template's default
+	SecretsRevision      int // 0: the template's default; bump to make edgefn reread its secrets
 }
 
 // Tools runs what a deployment needs from outside: commands (aws, sam) and
@@ -93,8 +94,8 @@ func (c Config) check() error {
 		return fmt.Errorf("environment %q: 1-16 letters, digits, '-' or '_'", c.Env)
 	case !regionName.MatchString(c.Region):
 		return fmt.Errorf("region %q: want an AWS region such as eu-west-1", c.Region)
-	case c.ReservedConcurrency < 0 || c.LogRetentionDays < 0:
-		return errors.New("reserved concurrency and log retention must not be negative")
+	case c.ReservedConcurrency < 0 || c.LogRetentionDays < 0 || c.SecretsRevision < 0:
+		return errors.New("reserved concurrency, log retention and secrets revision must not be negative")
 	}
 	for _, f := range []string{c.edgefnZip(), c.edgeZip()} {
 		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
@@ -226,6 +227,9 @@ func (c Config) regionalParams(jwks string) [][2]string {
 	}
 	if c.LogRetentionDays > 0 {
 		p = append(p, [2]string{"LogRetentionDays", strconv.Itoa(c.LogRetentionDays)})
+	}
+	if c.SecretsRevision > 0 {
+		p = append(p, [2]string{"SecretsRevision", strconv.Itoa(c.SecretsRevision)})
 	}
 	return p
 }

@@ -183,7 +183,7 @@ func samDeploys(d *DryRun) [][]string {
 func TestFirstDeployTrustsTheNewKey(t *testing.T) {
 	d := &DryRun{W: &bytes.Buffer{}}
 	c := config(root(t))
-	c.ReservedConcurrency, c.LogRetentionDays, c.AlarmEmail = 50, 90, "ops@example.com"
+	c.ReservedConcurrency, c.LogRetentionDays, c.SecretsRevision, c.AlarmEmail = 50, 90, 3, "ops@example.com"
 	res, err := Deploy(context.Background(), c, d)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestFirstDeployTrustsTheNewKey(t *testing.T) {
 	if err != nil || len(ks) != 1 || ks[0].Algorithm != "ES256" {
 		t.Fatalf("second pass BundleJwks %q: %v %v", second["BundleJwks"], ks, err)
 	}
-	if second["ReservedConcurrency"] != "50" || second["LogRetentionDays"] != "90" || second["AlarmEmail"] != "ops@example.com" {
+	if second["ReservedConcurrency"] != "50" || second["LogRetentionDays"] != "90" || second["SecretsRevision"] != "3" || second["AlarmEmail"] != "ops@example.com" {
 		t.Errorf("settings not passed: %v", second)
 	}
 	if second["AthenaDatabaseName"] != "edgeflag_shop_production" {

@@ -41,6 +41,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.PublisherPrincipal, "publisher-principal", "", "IAM principal ARN that may assume the publisher role")
 	fs.IntVar(&c.ReservedConcurrency, "reserved-concurrency", 0, "edgefn reserved concurrency (default: the template's)")
 	fs.IntVar(&c.LogRetentionDays, "log-retention-days", 0, "edgefn log retention in days (default: the template's)")
+	fs.IntVar(&c.SecretsRevision, "secrets-revision", 0, "bump after changing a secret so every edgefn instance rereads it")
 	dry := fs.Bool("dry-run", false, "print the commands instead of running them (no AWS calls)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
