@@ -147,7 +147,7 @@ func (d *DryRun) Output(_ context.Context, name string, args ...string) ([]byte,
 	case len(args) > 1 && args[0] == "cloudformation" && args[1] == "describe-stacks":
 		stack, region := flagValue(args, "--stack-name"), flagValue(args, "--region")
 		if !d.deployed[stack] {
-			return nil, fmt.Errorf("Stack with id %s does not exist", stack)
+			return nil, fmt.Errorf("describe-stacks: stack with id %s does not exist", stack)
 		}
 		return json.Marshal(dryOutputs(stack, region))
 	}
