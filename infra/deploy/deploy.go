@@ -21,7 +21,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/edgeflag/edgeflag/publisher/keys"
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 )
 
 // EdgeRegion is where Lambda@Edge functions and CloudFront's metrics live.
@@ -206,7 +206,7 @@ func kmsJWKS(ctx context.Context, t Tools, region, arn string) (string, error) {
 // compactJWKS checks a JWKS strictly (public keys, kid = thumbprint) and
 // returns it on one line without spaces, as EDGEFN_JWKS takes it.
 func compactJWKS(data []byte) (string, error) {
-	if _, err := keys.ParseJWKS(data); err != nil {
+	if _, err := envelope.ParseJWKS(data); err != nil {
 		return "", err
 	}
 	var b bytes.Buffer

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/infra/check"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 )
@@ -196,7 +197,7 @@ func TestFirstDeployTrustsTheNewKey(t *testing.T) {
 	if first["BundleJwks"] != "" {
 		t.Errorf("first pass trusts %q before the key exists", first["BundleJwks"])
 	}
-	ks, err := keys.ParseJWKS([]byte(second["BundleJwks"]))
+	ks, err := envelope.ParseJWKS([]byte(second["BundleJwks"]))
 	if err != nil || len(ks) != 1 || ks[0].Algorithm != "ES256" {
 		t.Fatalf("second pass BundleJwks %q: %v %v", second["BundleJwks"], ks, err)
 	}
@@ -254,8 +255,11 @@ func TestJWKSFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pretty bytes.Buffer
+	var pretty, compact bytes.Buffer
 	if err := json.Indent(&pretty, set, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Compact(&compact, set); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "trusted.jwks.json")
@@ -270,8 +274,8 @@ func TestJWKSFile(t *testing.T) {
 		t.Error("asked KMS although --jwks was given")
 	}
 	deploys := samDeploys(d)
-	if got := checkSamDeploy(t, deploys[0])["BundleJwks"]; got != string(set) {
-		t.Errorf("BundleJwks %q, want the file compacted %q", got, set)
+	if got := checkSamDeploy(t, deploys[0])["BundleJwks"]; got != compact.String() {
+		t.Errorf("BundleJwks %q, want the file compacted %q", got, compact.String())
 	}
 
 	priv, err := keys.Generate()

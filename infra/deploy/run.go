@@ -16,8 +16,8 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/go-jose/go-jose/v4"
 
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 	"github.com/edgeflag/edgeflag/publisher/kms"
 )
@@ -109,11 +109,11 @@ func (execTools) KMSJWKS(ctx context.Context, region, keyARN string) ([]byte, er
 }
 
 func publicJWKS(pub any) ([]byte, error) {
-	k, err := keys.PublicJWK(pub)
+	k, err := keys.PublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{k}})
+	return keys.MarshalJWKS([]envelope.Key{k})
 }
 
 // DryRun prints every command to W instead of running it and answers the
