@@ -40,10 +40,10 @@ integration:
 	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/...
 
 # AWS templates, offline: AWS's validator (@aws/cloudformation-validate, inside npm
-# aws-cdk-lib, installed by `npm ci --prefix infra`), its own tests (node --test), and the
-# invariant and deploy tests (Go; also part of `unit`).
+# aws-cdk-lib, installed from infra/package-lock.json on first use), its own tests
+# (node --test), and the invariant and deploy tests (Go; also part of `unit`).
 infra-check:
-	@test -d infra/node_modules/aws-cdk-lib || { echo >&2 "infra-check: run 'npm ci --prefix infra' first (.ci/run does)"; exit 1; }
+	@test -d infra/node_modules/aws-cdk-lib || npm ci --prefix infra --no-audit --no-fund
 	node --test infra/validate.test.mjs
 	node infra/validate.mjs
 	$(GO) test -count=1 ./infra/...
