@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","accountId":"acct-42","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1","beta":true,"tags":["early-adopter"]}
 
-.PHONY: all build run test unit integration wasm-check infra-check package deploy lint bench fuzz clean
+.PHONY: all build run test unit integration wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
 
 all: build
 
@@ -34,6 +34,15 @@ unit:
 wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
+
+# The engine, the IR and the zstd decoder under TinyGo (-scheduler=none
+# -panic=trap) and under Go, both run under wazero against the golden corpus.
+# .ci/tinygo.sh installs TinyGo (Debian packages + the Go module proxy) once.
+tinygo-check:
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./internal/tinygocheck/guest
+	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./internal/tinygocheck/guest
+	.ci/tinygo.sh $(GO) test -count=1 -tags tinygocheck -v ./internal/tinygocheck
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
