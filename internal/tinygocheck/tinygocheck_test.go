@@ -31,48 +31,113 @@ const corpusDir = "../../bundle/conformance/testdata"
 
 // TestGuest builds ./guest with TinyGo and with Go and checks each build.
 func TestGuest(t *testing.T) {
-	tinygo := os.Getenv("TINYGO")
-	if tinygo == "" {
-		t.Fatal("TINYGO is not set: run `make tinygo-check` (it installs TinyGo with .ci/tinygo.sh)")
-	}
-	suites, err := conformance.LoadDir(corpusDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(suites) == 0 {
-		t.Fatalf("no suites in %s", corpusDir)
-	}
-	dir := t.TempDir()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go") //lint:ignore SA1019 the test runs where it was built
-	builds := []struct {
-		name string
-		args []string
-		env  []string
-	}{
-		{"tinygo", append(append([]string{tinygo, "build"}, strings.Fields(os.Getenv("TINYGO_FLAGS"))...),
-			"-buildmode=c-shared", "-o", filepath.Join(dir, "tinygo.wasm"), "./guest"), nil},
-		{"go", []string{goBin, "build", "-trimpath", "-buildmode=c-shared", "-ldflags=-s -w",
-			"-o", filepath.Join(dir, "go.wasm"), "./guest"}, []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}},
-	}
-	for _, b := range builds {
-		t.Run(b.name, func(t *testing.T) {
-			start := time.Now()
-			cmd := exec.Command(b.args[0], b.args[1:]...)
-			cmd.Env = append(os.Environ(), b.env...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", strings.Join(b.args, " "), err, out)
-			}
-			wasm, err := os.ReadFile(filepath.Join(dir, b.name+".wasm"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("built in %v: %d bytes, %d gzip -9", time.Since(start).Round(time.Millisecond), len(wasm), gzipLen(t, wasm))
-			g := newGuest(t, wasm)
+	suites := loadCorpus(t)
+	for _, name := range builds {
+		t.Run(name, func(t *testing.T) {
+			g := newGuest(t, buildGuest(t, name))
 			t.Run("zstd", func(t *testing.T) { checkInflate(t, g, suites) })
 			t.Run("corpus", func(t *testing.T) { checkCorpus(t, g, suites) })
 			t.Run("differential", func(t *testing.T) { checkDifferential(t, g, suites) })
 		})
 	}
+}
+
+// BenchmarkGuest times guest calls under wazero, host JSON encoding
+// excluded: one corpus case of operators.json (the mean over its cases), a
+// zstd load of that bundle, and the inflate of the 3 MiB payload.
+func BenchmarkGuest(b *testing.B) {
+	suites := loadCorpus(b)
+	var ops *conformance.Suite
+	for _, s := range suites {
+		if filepath.Base(s.Path) == "operators.json" {
+			ops = s
+		}
+	}
+	if ops == nil {
+		b.Fatal("operators.json is not in the corpus")
+	}
+	frame := compress(b, ops.Bundle)
+	payload := mixedPayload(3 << 20)
+	big := compress(b, payload)
+	for _, name := range builds {
+		b.Run(name, func(b *testing.B) {
+			g := newGuest(b, buildGuest(b, name))
+			if _, err := g.load(frame, true); err != nil {
+				b.Fatal(err)
+			}
+			reqs := make([][]byte, len(ops.Cases))
+			for i := range ops.Cases {
+				reqs[i] = request(b, ops, &ops.Cases[i])
+			}
+			b.Run("case", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if n := g.call("evaluate", g.put(reqs[i%len(reqs)])); n < 0 {
+						b.Fatal(g.result(n))
+					}
+				}
+			})
+			b.Run("load", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := g.load(frame, true); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("inflate3MiB", func(b *testing.B) {
+				for b.Loop() {
+					if _, _, err := g.inflate(big, len(payload)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// builds are the toolchains the guest is built with.
+var builds = []string{"tinygo", "go"}
+
+func loadCorpus(tb testing.TB) []*conformance.Suite {
+	suites, err := conformance.LoadDir(corpusDir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(suites) == 0 {
+		tb.Fatalf("no suites in %s", corpusDir)
+	}
+	return suites
+}
+
+// buildGuest compiles ./guest with TinyGo ($TINYGO, $TINYGO_FLAGS from
+// .ci/tinygo.sh) or with this test's Go toolchain for wasip1.
+func buildGuest(tb testing.TB, toolchain string) []byte {
+	out := filepath.Join(tb.TempDir(), toolchain+".wasm")
+	var cmd *exec.Cmd
+	switch toolchain {
+	case "tinygo":
+		tinygo := os.Getenv("TINYGO")
+		if tinygo == "" {
+			tb.Fatal("TINYGO is not set: run `make tinygo-check` (it installs TinyGo with .ci/tinygo.sh)")
+		}
+		args := append([]string{"build"}, strings.Fields(os.Getenv("TINYGO_FLAGS"))...)
+		cmd = exec.Command(tinygo, append(args, "-buildmode=c-shared", "-o", out, "./guest")...)
+	case "go":
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go") //lint:ignore SA1019 the test runs where it was built
+		cmd = exec.Command(goBin, "build", "-trimpath", "-buildmode=c-shared", "-ldflags=-s -w", "-o", out, "./guest")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	default:
+		tb.Fatalf("unknown toolchain %q", toolchain)
+	}
+	start := time.Now()
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, msg)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("%s build in %v: %d bytes, %d gzip -9", toolchain, time.Since(start).Round(time.Millisecond), len(wasm), gzipLen(tb, wasm))
+	return wasm
 }
 
 // checkInflate decodes zstd frames in the guest: every corpus bundle and a
@@ -180,7 +245,7 @@ func checkDifferential(t *testing.T, g *guest, suites []*conformance.Suite) {
 }
 
 type guestEvaluator struct {
-	t       *testing.T
+	t       testing.TB
 	g       *guest
 	current *conformance.Suite
 	calls   int
@@ -208,12 +273,12 @@ func (e *guestEvaluator) Evaluate(s *conformance.Suite, c *conformance.Case) ([]
 
 // guest is one instance of the proof module under wazero.
 type guest struct {
-	t   *testing.T
+	tb  testing.TB
 	ctx context.Context
 	mod api.Module
 }
 
-func newGuest(t *testing.T, wasm []byte) *guest {
+func newGuest(t testing.TB, wasm []byte) *guest {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { r.Close(ctx) })
@@ -227,14 +292,14 @@ func newGuest(t *testing.T, wasm []byte) *guest {
 			t.Fatalf("the guest does not export %s", name)
 		}
 	}
-	return &guest{t: t, ctx: ctx, mod: mod}
+	return &guest{tb: t, ctx: ctx, mod: mod}
 }
 
 func (g *guest) call(name string, args ...uint64) int32 {
-	g.t.Helper()
+	g.tb.Helper()
 	res, err := g.mod.ExportedFunction(name).Call(g.ctx, args...)
 	if err != nil {
-		g.t.Fatalf("%s: the guest trapped: %v", name, err)
+		g.tb.Fatalf("%s: the guest trapped: %v", name, err)
 	}
 	if len(res) == 0 {
 		return 0
@@ -244,21 +309,21 @@ func (g *guest) call(name string, args ...uint64) int32 {
 
 // put copies data into the guest's input buffer and returns its length.
 func (g *guest) put(data []byte) uint64 {
-	g.t.Helper()
+	g.tb.Helper()
 	p := g.call("input", uint64(len(data)))
 	if len(data) > 0 && !g.mod.Memory().Write(uint32(p), data) {
-		g.t.Fatalf("write %d bytes at %#x: out of range", len(data), p)
+		g.tb.Fatalf("write %d bytes at %#x: out of range", len(data), p)
 	}
 	return uint64(len(data))
 }
 
 // result returns the call's result, or the guest's error text when it is -1.
 func (g *guest) result(n int32) ([]byte, error) {
-	g.t.Helper()
+	g.tb.Helper()
 	p, l := g.call("output_ptr"), g.call("output_len")
 	out, ok := g.mod.Memory().Read(uint32(p), uint32(l))
 	if !ok {
-		g.t.Fatalf("read %d bytes at %#x: out of range", l, p)
+		g.tb.Fatalf("read %d bytes at %#x: out of range", l, p)
 	}
 	out = bytes.Clone(out)
 	if n < 0 {
@@ -284,20 +349,7 @@ func (g *guest) load(data []byte, compressed bool) (int, error) {
 }
 
 func (g *guest) evaluate(s *conformance.Suite, c *conformance.Case) ([]conformance.Result, error) {
-	now, err := c.Time(s)
-	if err != nil {
-		return nil, err
-	}
-	ctx := c.Context
-	if ctx == nil {
-		ctx = map[string]any{}
-	}
-	req, err := json.Marshal(map[string]any{"flag": c.Flag, "type": c.Type, "all": c.Kind == conformance.KindAll,
-		"now": now.Format(time.RFC3339Nano), "context": ctx})
-	if err != nil {
-		return nil, err
-	}
-	n := g.call("evaluate", g.put(req))
+	n := g.call("evaluate", g.put(request(g.tb, s, c)))
 	out, err := g.result(n)
 	if err != nil {
 		return nil, err
@@ -312,9 +364,28 @@ func (g *guest) evaluate(s *conformance.Suite, c *conformance.Case) ([]conforman
 	return rs, nil
 }
 
+// request is the guest's evaluate request for case c of s.
+func request(tb testing.TB, s *conformance.Suite, c *conformance.Case) []byte {
+	tb.Helper()
+	now, err := c.Time(s)
+	if err != nil {
+		tb.Fatalf("%s: %s: %v", s.Path, c.Name, err)
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	req, err := json.Marshal(map[string]any{"flag": c.Flag, "type": c.Type, "all": c.Kind == conformance.KindAll,
+		"now": now.Format(time.RFC3339Nano), "context": ctx})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return req
+}
+
 // compress makes one zstd frame with the envelope's encoder settings: one
 // frame with its content size and a checksum.
-func compress(t *testing.T, data []byte) []byte {
+func compress(t testing.TB, data []byte) []byte {
 	t.Helper()
 	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedBetterCompression),
@@ -353,7 +424,7 @@ func mixedPayload(n int) []byte {
 	return b[:n]
 }
 
-func gzipLen(t *testing.T, data []byte) int {
+func gzipLen(t testing.TB, data []byte) int {
 	var buf bytes.Buffer
 	w, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	if err != nil {
