@@ -35,11 +35,14 @@ wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
 
-# The engine, the IR and the zstd decoder under TinyGo (-scheduler=none
-# -panic=trap) and under Go, both run under wazero against the golden corpus.
-# .ci/tinygo.sh installs TinyGo (Debian packages + the Go module proxy) once.
+# The verifier (with its zstd decoder), the IR and the engine built with
+# TinyGo (-scheduler=none -panic=trap, with and without ES256) and with Go,
+# each run under wazero against the envelope vectors, the golden corpus and
+# the native engine (internal/tinygocheck). .ci/tinygo.sh installs TinyGo
+# (Debian packages + the Go module proxy) once.
 tinygo-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./internal/tinygocheck/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256 ./internal/tinygocheck/guest
 	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./internal/tinygocheck/guest
 	.ci/tinygo.sh $(GO) test -count=1 -tags tinygocheck -v ./internal/tinygocheck

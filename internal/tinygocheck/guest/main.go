@@ -1,26 +1,42 @@
 //go:build wasip1
 
 // Command guest is the TinyGo proof module (package tinygocheck): a wasip1
-// reactor holding the engine (bundle/eval), the IR codec (bundle/ir) and the
-// klauspost zstd decoder, with a small internal ABI that the test in
-// internal/tinygocheck drives under wazero. It is not the product's wasm
-// ABI (that is wasm/); it exists to prove, result by result, that these
-// packages build and run under TinyGo with -scheduler=none -panic=trap, and
-// it builds with the standard Go toolchain too so both can be compared.
+// reactor holding the verifier (bundle/envelope, with its klauspost zstd
+// decoder), the IR codec (bundle/ir) and the engine (bundle/eval), with a
+// small internal ABI that the test in internal/tinygocheck drives under
+// wazero. It is not the product's wasm ABI (that is wasm/); it exists to
+// prove, result by result, that these packages build and run under TinyGo
+// with -scheduler=none -panic=trap, and it builds with the standard Go
+// toolchain too so both can be compared. Build it with the tag
+// edgeflag_noes256 for a verifier without ES256.
 //
 // ABI (all lengths and pointers are u32 into linear memory):
 //
 //	input(n) ptr          a buffer of n bytes for the next call's input
 //	output_ptr() ptr      the last call's output (results or error text)
 //	output_len() n
-//	inflate(n, lim) int   zstd frame in input -> output = SHA-256 of the
-//	                      content; returns its length, or -1 (output: error)
-//	load(n, zstd) int     IR bundle (zstd frame when zstd != 0) in input ->
-//	                      the engine; returns the flag count, or -1
+//	inflate(n, lim) int   zstd frame in input, decoded by klauspost's decoder
+//	                      alone (output capped at lim, but not below its
+//	                      minimum window) -> output = SHA-256 of
+//	                      the content; returns its length, or -1
+//	load(n) int           IR bundle in input -> the engine; returns the flag
+//	                      count, or -1
+//	open(n) int           envelope request (below) -> envelope.Open; the
+//	                      bundle becomes the engine; output = outcome JSON;
+//	                      returns 0 (opened or rejected), or -1
+//	verify(n) int         envelope request -> envelope.Verify; output = SHA-256
+//	                      of the payload; returns its length, or -1 (output:
+//	                      the rejection's sentinel name, or error text)
 //	evaluate(n) int       request JSON in input -> output = results JSON;
 //	                      returns the result count, or -1
 //
-// A request is {"flag": key, "type": "boolean"|..., "all": bool,
+// An envelope request is u32le len(jwks) ‖ jwks ‖ u32le len(bundle) ‖ bundle
+// ‖ trust JSON {"project", "environment", "audience", "now" (RFC 3339),
+// "graceSeconds", "maxSkewSeconds", "lastVersion" (decimal string),
+// "maxCompressed", "maxDecompressed", "algorithms" (absent: the default)};
+// the outcome is {"error": sentinel name} or {"claims": {...}, "flags": [...]}.
+//
+// An evaluate request is {"flag": key, "type": "boolean"|..., "all": bool,
 // "now": RFC 3339, "context": {...}}; results are a JSON array of
 // {"key", "value", "variant", "reason", "errorCode", "ruleId"}.
 package main
@@ -29,6 +45,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"time"
@@ -37,6 +54,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
@@ -79,7 +97,14 @@ func fail(err error) int32 {
 
 //go:wasmexport inflate
 func inflate(n, limit uint32) int32 {
-	content, err := decompress(in[:n], int(limit))
+	// The decoder refuses caps below its minimum window, even for tiny frames.
+	mem := max(uint64(limit), zstd.MinWindowSize)
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(mem))
+	if err != nil {
+		return fail(err)
+	}
+	defer dec.Close()
+	content, err := dec.DecodeAll(in[:n], nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -89,15 +114,8 @@ func inflate(n, limit uint32) int32 {
 }
 
 //go:wasmexport load
-func load(n, compressed uint32) int32 {
-	data := in[:n]
-	if compressed != 0 {
-		var err error
-		if data, err = decompress(data, ir.DefaultLimits().MaxBytes); err != nil {
-			return fail(err)
-		}
-	}
-	b, err := ir.Decode(data, ir.DefaultLimits())
+func load(n uint32) int32 {
+	b, err := ir.Decode(in[:n], ir.DefaultLimits())
 	if err != nil {
 		return fail(err)
 	}
@@ -109,33 +127,138 @@ func load(n, compressed uint32) int32 {
 	return int32(len(e.Keys()))
 }
 
-// decompress decodes one zstd frame with the decoder settings the envelope
-// uses: one decoder, memory and window capped at the output limit.
-func decompress(frame []byte, limit int) ([]byte, error) {
-	var h zstd.Header
-	if err := h.Decode(frame); err != nil {
-		return nil, err
-	}
-	if !h.HasFCS || h.FrameContentSize > uint64(limit) {
-		return nil, errors.New("zstd frame content size missing or over the limit")
-	}
-	window := max(uint64(limit)+1, zstd.MinWindowSize)
-	dec, err := zstd.NewReader(nil,
-		zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderMaxMemory(window),
-		zstd.WithDecoderMaxWindow(window))
+//go:wasmexport open
+func open(n uint32) int32 {
+	bundle, trust, err := envelopeRequest(in[:n])
 	if err != nil {
-		return nil, err
+		return rejection(err) // ErrJWKS, or a bad request
 	}
-	defer dec.Close()
-	content, err := dec.DecodeAll(frame, make([]byte, 0, h.FrameContentSize))
+	b, err := envelope.Open(bundle, trust)
 	if err != nil {
-		return nil, err
+		return rejection(err)
 	}
-	if uint64(len(content)) != h.FrameContentSize {
-		return nil, errors.New("zstd content size differs from the frame header")
+	engine = b.Engine
+	c := b.Claims
+	out = append(out[:0], `{"claims":{"alg":`...)
+	out = appendString(out, c.Algorithm)
+	out = append(out, `,"kid":`...)
+	out = appendString(out, c.KeyID)
+	out = append(out, `,"project":`...)
+	out = appendString(out, c.Project)
+	out = append(out, `,"environment":`...)
+	out = appendString(out, c.Environment)
+	out = append(out, `,"audience":`...)
+	out = appendString(out, c.Audience.String())
+	out = append(out, `,"version":`...)
+	out = strconv.AppendUint(out, c.Version, 10)
+	out = append(out, `,"issuedAt":`...)
+	out = appendString(out, c.IssuedAt.UTC().Format(time.RFC3339))
+	out = append(out, `,"expiresAt":`...)
+	out = appendString(out, c.ExpiresAt.UTC().Format(time.RFC3339))
+	out = append(out, `},"flags":[`...)
+	for i, f := range b.IR.Flags {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendString(out, f.Key)
 	}
-	return content, nil
+	out = append(out, "]}"...)
+	return 0
+}
+
+// rejection writes {"error": name} for a verifier rejection; an error that
+// matches no sentinel is the caller's (a bad trust), reported as -1.
+func rejection(err error) int32 {
+	name := envelope.ErrorName(err)
+	if name == "" {
+		return fail(err)
+	}
+	out = append(out[:0], `{"error":`...)
+	out = appendString(out, name)
+	out = append(out, '}')
+	return 0
+}
+
+//go:wasmexport verify
+func verify(n uint32) int32 {
+	bundle, trust, err := envelopeRequest(in[:n])
+	if err != nil {
+		return fail(err)
+	}
+	v, err := envelope.Verify(bundle, trust)
+	if err != nil {
+		if name := envelope.ErrorName(err); name != "" {
+			err = errors.New(name)
+		}
+		return fail(err)
+	}
+	sum := sha256.Sum256(v.Payload)
+	out = append(out[:0], sum[:]...)
+	return int32(len(v.Payload))
+}
+
+// envelopeRequest splits an envelope request into the bundle and the trust
+// (with the keys of its JWKS). A JWKS that ParseJWKS refuses is returned
+// as its error, so that open reports ErrJWKS.
+func envelopeRequest(req []byte) (bundle []byte, t envelope.Trust, err error) {
+	jwks, rest, ok := cut(req)
+	if !ok {
+		return nil, t, errors.New("request: truncated JWKS")
+	}
+	bundle, rest, ok = cut(rest)
+	if !ok {
+		return nil, t, errors.New("request: truncated bundle")
+	}
+	v, err := ir.ParseJSON(rest)
+	if err != nil {
+		return nil, t, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, t, errors.New("request: trust is not an object")
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	num := func(k string) int64 { f, _ := m[k].(float64); return int64(f) }
+	aud, ok := ir.ParseAudience(str("audience"))
+	if !ok {
+		return nil, t, errors.New("request: bad audience")
+	}
+	now, err := time.Parse(time.RFC3339Nano, str("now"))
+	if err != nil {
+		return nil, t, err
+	}
+	var last uint64
+	if s := str("lastVersion"); s != "" {
+		if last, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return nil, t, err
+		}
+	}
+	t = envelope.Trust{Project: str("project"), Environment: str("environment"), Audience: aud, Now: now,
+		Grace: time.Duration(num("graceSeconds")) * time.Second, MaxSkew: time.Duration(num("maxSkewSeconds")) * time.Second,
+		LastVersion: last, MaxCompressed: int(num("maxCompressed")), MaxDecompressed: int(num("maxDecompressed"))}
+	if algs, ok := m["algorithms"].([]any); ok {
+		t.Algorithms = []string{}
+		for _, a := range algs {
+			s, _ := a.(string)
+			t.Algorithms = append(t.Algorithms, s)
+		}
+	}
+	if t.Keys, err = envelope.ParseJWKS(jwks); err != nil {
+		return nil, t, err
+	}
+	return bundle, t, nil
+}
+
+// cut splits a u32le-length-prefixed field off b.
+func cut(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 4 {
+		return nil, nil, false
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if uint64(len(b)-4) < uint64(n) {
+		return nil, nil, false
+	}
+	return b[4 : 4+n], b[4+n:], true
 }
 
 //go:wasmexport evaluate
