@@ -1,0 +1,98 @@
+package source
+
+// This file is the only place edgefn calls into bundle/envelope: parsing
+// the trusted JWKS, opening (verifying, decompressing, decoding, loading) a
+// bundle, and naming a rejection. Keeping it to one file makes a change of
+// the verifier's API one edit.
+
+import (
+	"errors"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/keys"
+)
+
+// TrustedKeys are the public keys whose bundles edgefn accepts (the
+// publisher's JWKS).
+type TrustedKeys struct {
+	keys []jose.JSONWebKey
+}
+
+// Len returns the number of trusted keys.
+func (k TrustedKeys) Len() int { return len(k.keys) }
+
+// ParseJWKS parses a JWKS of bundle-signing public keys, strictly: public
+// Ed25519 or P-256 keys only, each kid the key's RFC 7638 thumbprint.
+func ParseJWKS(data []byte) (TrustedKeys, error) {
+	ks, err := keys.ParseJWKS(data)
+	if err != nil {
+		return TrustedKeys{}, err
+	}
+	return TrustedKeys{keys: ks}, nil
+}
+
+// opened is a verified, decoded and loaded bundle.
+type opened struct {
+	version   uint64
+	keyID     string
+	issuedAt  time.Time
+	expiresAt time.Time
+	engine    *eval.Engine
+	flags     map[string]ir.FlagType
+}
+
+// maxSkew is how far in the future a bundle's issue time may be (clock
+// difference between publishing machines and edgefn).
+const maxSkew = time.Minute
+
+// openBundle verifies data for project/env/aud at now, refusing versions
+// below last, and loads it.
+func openBundle(data []byte, k TrustedKeys, project, env string, aud ir.Audience, now time.Time, last uint64) (*opened, error) {
+	b, err := envelope.Open(data, envelope.Trust{
+		Keys: k.keys, Project: project, Environment: env, Audience: aud,
+		Now: now, MaxSkew: maxSkew, LastVersion: last,
+	})
+	if err != nil {
+		return nil, err
+	}
+	flags := make(map[string]ir.FlagType, len(b.IR.Flags))
+	for _, f := range b.IR.Flags {
+		flags[f.Key] = f.Type
+	}
+	return &opened{
+		version: b.Claims.Version, keyID: b.Claims.KeyID,
+		issuedAt: b.Claims.IssuedAt, expiresAt: b.Claims.ExpiresAt,
+		engine: b.Engine, flags: flags,
+	}, nil
+}
+
+// rejections are the verifier's sentinels with the names edgefn reports.
+var rejections = []struct {
+	err  error
+	name string
+}{
+	{envelope.ErrMalformed, "ErrMalformed"}, {envelope.ErrDuplicateKey, "ErrDuplicateKey"},
+	{envelope.ErrUnknownField, "ErrUnknownField"}, {envelope.ErrFormatVersion, "ErrFormatVersion"},
+	{envelope.ErrAlgorithm, "ErrAlgorithm"}, {envelope.ErrUnknownKey, "ErrUnknownKey"},
+	{envelope.ErrSignature, "ErrSignature"}, {envelope.ErrProject, "ErrProject"},
+	{envelope.ErrEnvironment, "ErrEnvironment"}, {envelope.ErrAudience, "ErrAudience"},
+	{envelope.ErrExpired, "ErrExpired"}, {envelope.ErrNotYetValid, "ErrNotYetValid"},
+	{envelope.ErrRollback, "ErrRollback"}, {envelope.ErrTooLarge, "ErrTooLarge"},
+	{envelope.ErrPayload, "ErrPayload"},
+}
+
+// rejectionName names the verifier sentinel err matches ("ErrSignature",
+// "ErrExpired", ...), or "" when it matches none.
+func rejectionName(err error) string {
+	for _, r := range rejections {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return ""
+}
