@@ -1,0 +1,295 @@
+// Package metrics counts what edgefn does and writes it out two ways:
+// Prometheus text exposition (GET /metrics in `edgefn serve`) and
+// CloudWatch embedded metric format lines (stdout in Lambda). Written by
+// hand: a few counters, one histogram and gauges read from the bundle
+// source's status at scrape time do not earn a client library.
+package metrics
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeflag/edgeflag/edgefn/source"
+)
+
+// LatencyBuckets are the request duration histogram's upper bounds, in
+// seconds.
+var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10}
+
+type evalKey struct{ flag, variant, reason string }
+
+type reqKey struct {
+	route  string
+	status int
+}
+
+type histogram struct {
+	counts []atomic.Uint64 // per bucket, then +Inf
+	sumNs  atomic.Uint64
+}
+
+func (h *histogram) observe(d time.Duration) {
+	s := d.Seconds()
+	i := sort.SearchFloat64s(LatencyBuckets, s)
+	h.counts[i].Add(1)
+	h.sumNs.Add(uint64(max(d, 0)))
+}
+
+// Registry holds the counters. Its methods are safe for concurrent use.
+type Registry struct {
+	routes  []string
+	latency map[string]*histogram
+	evals   sync.Map // evalKey -> *atomic.Uint64
+	reqs    sync.Map // reqKey -> *atomic.Uint64
+	limited sync.Map // route -> *atomic.Uint64
+
+	emfMu   sync.Mutex
+	emfLast struct {
+		at                     time.Time
+		requests, evals, fails uint64
+		haveTotals             bool
+	}
+}
+
+// New returns a registry for the given route names; requests of other
+// routes are counted as "other".
+func New(routes []string) *Registry {
+	r := &Registry{routes: append(append([]string(nil), routes...), "other"), latency: map[string]*histogram{}}
+	for _, rt := range r.routes {
+		r.latency[rt] = &histogram{counts: make([]atomic.Uint64, len(LatencyBuckets)+1)}
+	}
+	return r
+}
+
+func counter(m *sync.Map, k any) *atomic.Uint64 {
+	if c, ok := m.Load(k); ok {
+		return c.(*atomic.Uint64)
+	}
+	c, _ := m.LoadOrStore(k, new(atomic.Uint64))
+	return c.(*atomic.Uint64)
+}
+
+// Evaluation counts one flag evaluation. Callers pass "" as the flag for
+// keys that are not in the bundle, so that callers cannot grow the label
+// set.
+func (r *Registry) Evaluation(flag, variant, reason string) {
+	counter(&r.evals, evalKey{flag, variant, reason}).Add(1)
+}
+
+// Request counts one answered request and its duration.
+func (r *Registry) Request(route string, status int, d time.Duration) {
+	h, ok := r.latency[route]
+	if !ok {
+		route, h = "other", r.latency["other"]
+	}
+	counter(&r.reqs, reqKey{route, status}).Add(1)
+	h.observe(d)
+}
+
+// RateLimited counts one request refused with 429.
+func (r *Registry) RateLimited(route string) { counter(&r.limited, route).Add(1) }
+
+// WritePrometheus writes every metric in the Prometheus text format
+// (version 0.0.4), with the source's state at now.
+func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time) error {
+	var b strings.Builder
+	help := func(name, typ, text string) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ)
+	}
+	help("edgefn_evaluations_total", "counter", "Flag evaluations by flag, variant and reason (flag \"\" for keys not in the bundle).")
+	for _, e := range sortedEvals(&r.evals) {
+		fmt.Fprintf(&b, "edgefn_evaluations_total{flag=%s,variant=%s,reason=%s} %d\n", q(e.k.flag), q(e.k.variant), q(e.k.reason), e.n)
+	}
+	help("edgefn_requests_total", "counter", "Answered HTTP requests by route and status.")
+	type rq struct {
+		k reqKey
+		n uint64
+	}
+	var rqs []rq
+	r.reqs.Range(func(k, v any) bool { rqs = append(rqs, rq{k.(reqKey), v.(*atomic.Uint64).Load()}); return true })
+	sort.Slice(rqs, func(i, j int) bool {
+		if rqs[i].k.route != rqs[j].k.route {
+			return rqs[i].k.route < rqs[j].k.route
+		}
+		return rqs[i].k.status < rqs[j].k.status
+	})
+	for _, x := range rqs {
+		fmt.Fprintf(&b, "edgefn_requests_total{route=%s,status=\"%d\"} %d\n", q(x.k.route), x.k.status, x.n)
+	}
+	help("edgefn_request_duration_seconds", "histogram", "Request handling time by route.")
+	for _, rt := range r.routes {
+		h := r.latency[rt]
+		var cum uint64
+		for i, ub := range LatencyBuckets {
+			cum += h.counts[i].Load()
+			fmt.Fprintf(&b, "edgefn_request_duration_seconds_bucket{route=%s,le=\"%s\"} %d\n", q(rt), strconv.FormatFloat(ub, 'g', -1, 64), cum)
+		}
+		cum += h.counts[len(LatencyBuckets)].Load()
+		fmt.Fprintf(&b, "edgefn_request_duration_seconds_bucket{route=%s,le=\"+Inf\"} %d\n", q(rt), cum)
+		fmt.Fprintf(&b, "edgefn_request_duration_seconds_sum{route=%s} %s\n", q(rt), fnum(float64(h.sumNs.Load())/1e9))
+		fmt.Fprintf(&b, "edgefn_request_duration_seconds_count{route=%s} %d\n", q(rt), cum)
+	}
+	help("edgefn_rate_limited_total", "counter", "Requests refused with 429, by route.")
+	var lim []string
+	r.limited.Range(func(k, _ any) bool { lim = append(lim, k.(string)); return true })
+	sort.Strings(lim)
+	for _, rt := range lim {
+		fmt.Fprintf(&b, "edgefn_rate_limited_total{route=%s} %d\n", q(rt), counter(&r.limited, rt).Load())
+	}
+	help("edgefn_bundle_version", "gauge", "Version of the bundle being served.")
+	fmt.Fprintf(&b, "edgefn_bundle_version %d\n", st.Version)
+	help("edgefn_bundle_age_seconds", "gauge", "Seconds since the served bundle was issued (signed iat).")
+	fmt.Fprintf(&b, "edgefn_bundle_age_seconds %s\n", fnum(BundleAge(st, now)))
+	help("edgefn_bundle_expires_in_seconds", "gauge", "Seconds until the served bundle expires (negative: expired).")
+	fmt.Fprintf(&b, "edgefn_bundle_expires_in_seconds %s\n", fnum(st.ExpiresAt.Sub(now).Seconds()))
+	help("edgefn_last_known_good", "gauge", "1 while the last refresh failed and the last-known-good bundle is served.")
+	fmt.Fprintf(&b, "edgefn_last_known_good %d\n", b2i(st.LastKnownGood()))
+	help("edgefn_refresh_consecutive_failures", "gauge", "Failed refreshes since the last successful one.")
+	fmt.Fprintf(&b, "edgefn_refresh_consecutive_failures %d\n", st.ConsecutiveFailures)
+	help("edgefn_refresh_last_success_age_seconds", "gauge", "Seconds since the last successful refresh (-1: none yet).")
+	if st.LastSuccess.IsZero() {
+		b.WriteString("edgefn_refresh_last_success_age_seconds -1\n")
+	} else {
+		fmt.Fprintf(&b, "edgefn_refresh_last_success_age_seconds %s\n", fnum(now.Sub(st.LastSuccess).Seconds()))
+	}
+	help("edgefn_refresh_failures_total", "counter", "Failed bundle refreshes by reason.")
+	for _, k := range sortedKeys(st.Failures) {
+		fmt.Fprintf(&b, "edgefn_refresh_failures_total{reason=%s} %d\n", q(k), st.Failures[k])
+	}
+	help("edgefn_refreshes_total", "counter", "Successful bundle refreshes by outcome (unchanged, updated).")
+	for _, k := range sortedKeys(st.Refreshes) {
+		fmt.Fprintf(&b, "edgefn_refreshes_total{outcome=%s} %d\n", q(k), st.Refreshes[k])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type evalCount struct {
+	k evalKey
+	n uint64
+}
+
+func sortedEvals(m *sync.Map) []evalCount {
+	var out []evalCount
+	m.Range(func(k, v any) bool { out = append(out, evalCount{k.(evalKey), v.(*atomic.Uint64).Load()}); return true })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].k, out[j].k
+		if a.flag != b.flag {
+			return a.flag < b.flag
+		}
+		if a.variant != b.variant {
+			return a.variant < b.variant
+		}
+		return a.reason < b.reason
+	})
+	return out
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// BundleAge is how long ago the served bundle was issued, in seconds.
+func BundleAge(st source.Status, now time.Time) float64 {
+	if st.IssuedAt.IsZero() {
+		return 0
+	}
+	return now.Sub(st.IssuedAt).Seconds()
+}
+
+// q quotes a label value (Prometheus escapes \, " and newline).
+func q(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+func fnum(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// EMFNamespace is the CloudWatch namespace of edgefn's metrics.
+const EMFNamespace = "edgeflag"
+
+// WriteEMF writes one CloudWatch embedded-metric-format line (JSON) with
+// dimensions Project and Environment: BundleAgeSeconds, BundleVersion,
+// LastKnownGood, and the Requests, Evaluations and RefreshFailures counted
+// since the previous line.
+func (r *Registry) WriteEMF(w io.Writer, st source.Status, project, env string, now time.Time) error {
+	reqs, evals := total(&r.reqs), total(&r.evals)
+	var fails uint64
+	for _, n := range st.Failures {
+		fails += n
+	}
+	r.emfMu.Lock()
+	last := r.emfLast
+	r.emfLast.at, r.emfLast.requests, r.emfLast.evals, r.emfLast.fails, r.emfLast.haveTotals = now, reqs, evals, fails, true
+	r.emfMu.Unlock()
+	if !last.haveTotals {
+		last.requests, last.evals, last.fails = 0, 0, 0
+	}
+	type metric struct {
+		Name string `json:"Name"`
+		Unit string `json:"Unit"`
+	}
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": now.UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  EMFNamespace,
+				"Dimensions": [][]string{{"Project", "Environment"}},
+				"Metrics": []metric{
+					{"BundleAgeSeconds", "Seconds"}, {"BundleVersion", "None"}, {"LastKnownGood", "None"},
+					{"Requests", "Count"}, {"Evaluations", "Count"}, {"RefreshFailures", "Count"},
+				},
+			}},
+		},
+		"Project": project, "Environment": env,
+		"BundleAgeSeconds": math.Round(BundleAge(st, now)*1000) / 1000,
+		"BundleVersion":    st.Version,
+		"LastKnownGood":    b2i(st.LastKnownGood()),
+		"Requests":         reqs - last.requests,
+		"Evaluations":      evals - last.evals,
+		"RefreshFailures":  fails - last.fails,
+	}
+	data, err := json.Marshal(line)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
+}
+
+// LastEMF returns when WriteEMF last wrote (zero: never).
+func (r *Registry) LastEMF() time.Time {
+	r.emfMu.Lock()
+	defer r.emfMu.Unlock()
+	return r.emfLast.at
+}
+
+func total(m *sync.Map) uint64 {
+	var n uint64
+	m.Range(func(_, v any) bool { n += v.(*atomic.Uint64).Load(); return true })
+	return n
+}
