@@ -1,0 +1,179 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/edgefn/auth"
+	"github.com/edgeflag/edgeflag/edgefn/source"
+)
+
+// view is what one caller may evaluate: API keys the server bundle and
+// every flag; client tokens the client bundle, only their granted flags,
+// with their subject as targeting key and their attributes over the
+// request's.
+type view struct {
+	b       *source.Bundle
+	version uint64
+	token   *auth.Token
+}
+
+func (h *Handler) viewOf(c *call) view {
+	snap := h.cfg.Source.Current()
+	if c.principal.Token != nil {
+		return view{b: &snap.Client, version: snap.Version, token: c.principal.Token}
+	}
+	return view{b: &snap.Server, version: snap.Version}
+}
+
+// has reports whether the caller may see flag key. An ungranted flag is
+// indistinguishable from a missing one.
+func (v view) has(key string) bool {
+	if _, ok := v.b.Types[key]; !ok {
+		return false
+	}
+	return v.token == nil || v.token.Grants(key)
+}
+
+// context applies the token's subject and attributes to a request context
+// (a fresh map owned by the request).
+func (v view) context(ctx map[string]any) eval.Context {
+	if v.token != nil {
+		for k, a := range v.token.Attributes {
+			ctx[k] = a
+		}
+		ctx["targetingKey"] = v.token.Subject
+	}
+	return eval.Context(ctx)
+}
+
+func notFound(key string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: "flag_not_found", ofrep: codeFlagNotFound,
+		msg: fmt.Sprintf("flag %q was not found", truncate(key, MaxFlagKey))}
+}
+
+func targetingKey(ctx eval.Context) string {
+	s, _ := ctx["targetingKey"].(string)
+	return s
+}
+
+// ofrepOne serves POST /ofrep/v1/evaluate/flags/{key}.
+func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
+	key := c.flagKey
+	if e := checkFlagKey(key, "flag key"); e != nil {
+		h.fail(w, c, e)
+		return
+	}
+	body, e := readBody(r)
+	if e != nil {
+		h.fail(w, c, e)
+		return
+	}
+	raw, e := decodeOFREP(body)
+	if e != nil {
+		h.fail(w, c, e)
+		return
+	}
+	v := h.viewOf(c)
+	if strings.Contains(key, "/") || !v.has(key) {
+		h.cfg.Metrics.Evaluation("", "", string(eval.ReasonError))
+		h.fail(w, c, notFound(key))
+		return
+	}
+	ctx := v.context(raw)
+	res := v.b.Engine.Evaluate(key, ctx, c.now)
+	h.cfg.Metrics.Evaluation(res.Key, res.Variant, string(res.Reason))
+	h.expose(r, c, RouteOFREP, ctx, v.version, []eval.Result{res})
+	out := appendOFREPSuccess(make([]byte, 0, 256), &res)
+	writeBody(w, http.StatusOK, "application/json", append(out, '\n'))
+}
+
+// ofrepBulk serves POST /ofrep/v1/evaluate/flags: every flag the caller
+// may see, with an ETag computed from the answer (so it changes when any
+// evaluated result changes, not only with the bundle version).
+func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
+	for k := range r.URL.Query() {
+		if k != "flagConfigEtag" && k != "flagConfigLastModified" {
+			h.fail(w, c, badRequest("unknown_parameter", fmt.Sprintf("unknown query parameter %q", truncate(k, 64))))
+			return
+		}
+	}
+	body, e := readBody(r)
+	if e != nil {
+		h.fail(w, c, e)
+		return
+	}
+	raw, e := decodeOFREP(body)
+	if e != nil {
+		h.fail(w, c, e)
+		return
+	}
+	v := h.viewOf(c)
+	ctx := v.context(raw)
+	all := v.b.Engine.EvaluateAll(ctx, c.now, nil)
+	results := all[:0]
+	for i := range all {
+		if v.token == nil || v.token.Grants(all[i].Key) {
+			results = append(results, all[i])
+		}
+	}
+	out := make([]byte, 0, 64+len(results)*160)
+	out = append(out, `{"flags":[`...)
+	for i := range results {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendOFREPSuccess(out, &results[i])
+		h.cfg.Metrics.Evaluation(results[i].Key, results[i].Variant, string(results[i].Reason))
+	}
+	out = append(out, `],"metadata":{"version":`...)
+	out = strconv.AppendUint(out, v.version, 10)
+	out = append(out, "}}\n"...)
+	h.expose(r, c, RouteOFREPBulk, ctx, v.version, results)
+	sum := sha256.Sum256(out)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if etagMatch(r, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeBody(w, http.StatusOK, "application/json", out)
+}
+
+// etagMatch reports whether If-None-Match names etag (or is "*"). Weak
+// comparison, as RFC 9110 prescribes for If-None-Match.
+func etagMatch(r *http.Request, etag string) bool {
+	want := strings.TrimPrefix(etag, "W/")
+	for _, line := range r.Header.Values("If-None-Match") {
+		for _, t := range strings.Split(line, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || strings.TrimPrefix(t, "W/") == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// expose hands the served evaluations to the exposure sink.
+func (h *Handler) expose(r *http.Request, c *call, route string, ctx eval.Context, version uint64, rs []eval.Result) {
+	if h.cfg.Exposures == nil || len(rs) == 0 {
+		return
+	}
+	unit := targetingKey(ctx)
+	batch := make([]Exposure, 0, len(rs))
+	for i := range rs {
+		if rs[i].Reason == eval.ReasonError {
+			continue
+		}
+		batch = append(batch, Exposure{Flag: rs[i].Key, Variant: rs[i].Variant, Reason: string(rs[i].Reason), Unit: unit,
+			Version: version, Route: route, Principal: c.principal.ID(), Time: c.now})
+	}
+	h.cfg.Exposures.Exposures(r.Context(), batch)
+}
