@@ -371,6 +371,8 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 		{"token without track", token, auth.Need{KeyScope: auth.ScopeEventsWrite, TokenScope: auth.TokenScopeTrack}, false},
 		{"token on a key-only route", token, auth.Need{KeyScope: auth.ScopeTokensIssue}, false},
 		{"token on an any-token route", token, auth.Need{AnyToken: true}, true},
+		{"key on a tokens-only route", backend, auth.Need{TokensOnly: true, TokenScope: auth.TokenScopeBootstrap}, false},
+		{"token on a tokens-only route", token, auth.Need{TokensOnly: true, TokenScope: auth.TokenScopeBootstrap}, true},
 	}
 	for _, c := range checks {
 		err := auth.Authorize(c.p, c.need, "shop")

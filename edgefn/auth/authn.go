@@ -105,12 +105,16 @@ type Need struct {
 	KeyScope   string // "" : any API key
 	TokenScope string // "" : client tokens are refused
 	AnyToken   bool   // any client token, whatever its scopes
+	TokensOnly bool   // API keys are refused
 }
 
 // Authorize checks that p may call a route with need for project. Errors
 // wrap ErrForbidden.
 func Authorize(p Principal, need Need, project string) error {
 	if p.Key != nil {
+		if need.TokensOnly {
+			return fmt.Errorf("%w: this endpoint takes a client token (POST /v1/tokens mints one), not an API key", ErrForbidden)
+		}
 		if !p.Key.AllowsProject(project) {
 			return fmt.Errorf("%w: API key %q may not read project %q", ErrForbidden, p.Key.Name, project)
 		}
