@@ -42,9 +42,24 @@ func tooLarge() *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("request body larger than %d bytes", MaxBody)}
 }
 
+// Context limits: one evaluation context holds at most maxContextValues
+// members and elements, nested at most maxContextDepth levels.
+const (
+	maxContextValues = reqjson.DefaultMaxValues
+	maxContextDepth  = reqjson.DefaultMaxDepth - 2
+)
+
+// batchLimits bound a whole /v1/evaluate body, which holds up to MaxBatch
+// contexts; each context is then held to the context limits.
+var batchLimits = reqjson.Limits{MaxDepth: reqjson.DefaultMaxDepth + 4, MaxValues: 200_000}
+
 // parseObject parses body as one JSON object under the request limits.
 func parseObject(body []byte) (map[string]any, *apiError) {
-	v, err := reqjson.Parse(body, reqjson.Limits{})
+	return parseObjectLimits(body, reqjson.Limits{})
+}
+
+func parseObjectLimits(body []byte, lim reqjson.Limits) (map[string]any, *apiError) {
+	v, err := reqjson.Parse(body, lim)
 	if err != nil {
 		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_json", ofrep: codeParseError, msg: "request body: " + err.Error()}
 	}
@@ -88,12 +103,38 @@ func contextOf(v any, present bool, where string) (map[string]any, *apiError) {
 	if !ok {
 		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_context", ofrep: codeInvalidContext, msg: where + " must be a JSON object"}
 	}
+	if n, d := measure(m, 1); n > maxContextValues || d > maxContextDepth {
+		return nil, &apiError{status: http.StatusBadRequest, code: "invalid_context", ofrep: codeInvalidContext,
+			msg: fmt.Sprintf("%s holds %d members and elements nested %d deep; the limits are %d and %d", where, n, d, maxContextValues, maxContextDepth)}
+	}
 	if tk, ok := m["targetingKey"]; ok {
 		if _, isStr := tk.(string); !isStr {
 			return nil, &apiError{status: http.StatusBadRequest, code: "invalid_context", ofrep: codeInvalidContext, msg: where + ".targetingKey must be a string"}
 		}
 	}
 	return m, nil
+}
+
+// measure counts the members and elements under v and its nesting depth.
+func measure(v any, depth int) (n, deepest int) {
+	deepest = depth
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			c, d := measure(e, depth+1)
+			n += 1 + c
+			deepest = max(deepest, d)
+		}
+	case []any:
+		for _, e := range x {
+			c, d := measure(e, depth+1)
+			n += 1 + c
+			deepest = max(deepest, d)
+		}
+	default:
+		deepest = depth - 1
+	}
+	return n, deepest
 }
 
 // decodeOFREP decodes an OFREP evaluation request: {"context": {...}}.
@@ -139,7 +180,7 @@ type evalItem struct {
 // decodeEvaluate decodes {environment?, requests: [{flagKey,
 // defaultValue?, context?}], options?: {includeReasons?}}.
 func decodeEvaluate(body []byte) (*evalRequest, *apiError) {
-	m, e := parseObject(body)
+	m, e := parseObjectLimits(body, batchLimits)
 	if e != nil {
 		return nil, e
 	}

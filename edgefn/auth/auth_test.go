@@ -93,7 +93,7 @@ func TestParseKeys(t *testing.T) {
 }
 
 // tokenKey is a private Ed25519 JWK (as `edgeflag keygen` writes) and its key.
-func tokenKey(t *testing.T) ([]byte, ed25519.PrivateKey, string) {
+func tokenKey(t testing.TB) ([]byte, ed25519.PrivateKey, string) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
