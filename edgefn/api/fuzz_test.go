@@ -22,7 +22,9 @@ func fuzzTarget(f *testing.F, path string, seeds []string) {
 		f.Add([]byte(s), true)
 	}
 	env := fixture.New(f)
-	h := env.Handler(func(c *api.Config) { c.Rates = map[string]*auth.Rate{api.RouteOFREP: nil, api.RouteOFREPBulk: nil, api.RouteEvaluate: nil, api.RouteTokens: nil} })
+	h := env.Handler(func(c *api.Config) {
+		c.Rates = map[string]*auth.Rate{api.RouteOFREP: nil, api.RouteOFREPBulk: nil, api.RouteEvaluate: nil, api.RouteTokens: nil}
+	})
 	tok := env.Mint(auth.TokenRequest{Subject: "u-1", Flags: []string{"new-checkout", "banner"}, Attributes: map[string]any{"plan": "pro"}, Scopes: []string{"evaluate"}})
 	spec := ofrepspec.Load(f)
 	f.Fuzz(func(t *testing.T, body []byte, asToken bool) {
