@@ -26,7 +26,9 @@ func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String("from-ssm:" + aws.ToString(in.Name))}}, nil
 }
 
-type fakeSM struct{ in *secretsmanager.GetSecretValueInput }
+type fakeSM struct {
+	in *secretsmanager.GetSecretValueInput
+}
 
 func (f *fakeSM) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.in = in
