@@ -6,23 +6,30 @@ STATICCHECK_VERSION := v0.8.2
 DEV := .dev
 EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
-EXAMPLE_CONTEXT ?= {"targetingKey":"user-123","accountId":"acct-42","email":"ana@example.com","plan":"pro","country":"US","age":34,"appVersion":"2.4.1","beta":true,"tags":["early-adopter"]}
+ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build run test unit integration wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o bin/ ./publisher/cmd/edgeflag
+	$(GO) build -tags lambda.norpc -o bin/ ./edgefn/cmd/edgefn
 
-# Until the edgefn server exists, `make run` builds the CLI, makes a dev
-# signing key, compiles and signs the example flags and evaluates them.
+# The Lambda function: one binary named bootstrap per architecture for the
+# provided.al2023 runtime (zip it as is).
+LAMBDA_ARCHS ?= arm64 amd64
+lambda:
+	for a in $(LAMBDA_ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -tags lambda.norpc -trimpath -ldflags=-s -o dist/lambda-$$a/bootstrap ./edgefn/cmd/edgefn || exit 1; \
+	done
+
+# `make run`: build, make dev keys if missing, publish examples/shop to the
+# folder store .dev/store and serve it on 127.0.0.1:8080, printing curl
+# lines that work against it. Ctrl-C stops it.
 run: build
-	@mkdir -p $(DEV)
-	@test -f $(DEV)/signing.key || $(EDGEFLAG) keygen --out $(DEV)/signing.key
-	$(EDGEFLAG) validate examples/shop
-	$(EDGEFLAG) build examples/shop --env $(EXAMPLE_ENV) --key $(DEV)/signing.key --out $(DEV)/bundles
-	$(EDGEFLAG) eval examples/shop --env $(EXAMPLE_ENV) --all --context '$(EXAMPLE_CONTEXT)'
+	@$(EDGEFLAG) validate examples/shop
+	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
 test: lint unit wasm-check integration infra-check
 
