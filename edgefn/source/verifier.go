@@ -6,21 +6,17 @@ package source
 // the verifier's API one edit.
 
 import (
-	"errors"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/keys"
 )
 
 // TrustedKeys are the public keys whose bundles edgefn accepts (the
 // publisher's JWKS).
 type TrustedKeys struct {
-	keys []jose.JSONWebKey
+	keys []envelope.Key
 }
 
 // Len returns the number of trusted keys.
@@ -29,7 +25,7 @@ func (k TrustedKeys) Len() int { return len(k.keys) }
 // ParseJWKS parses a JWKS of bundle-signing public keys, strictly: public
 // Ed25519 or P-256 keys only, each kid the key's RFC 7638 thumbprint.
 func ParseJWKS(data []byte) (TrustedKeys, error) {
-	ks, err := keys.ParseJWKS(data)
+	ks, err := envelope.ParseJWKS(data)
 	if err != nil {
 		return TrustedKeys{}, err
 	}
@@ -71,28 +67,6 @@ func openBundle(data []byte, k TrustedKeys, project, env string, aud ir.Audience
 	}, nil
 }
 
-// rejections are the verifier's sentinels with the names edgefn reports.
-var rejections = []struct {
-	err  error
-	name string
-}{
-	{envelope.ErrMalformed, "ErrMalformed"}, {envelope.ErrDuplicateKey, "ErrDuplicateKey"},
-	{envelope.ErrUnknownField, "ErrUnknownField"}, {envelope.ErrFormatVersion, "ErrFormatVersion"},
-	{envelope.ErrAlgorithm, "ErrAlgorithm"}, {envelope.ErrUnknownKey, "ErrUnknownKey"},
-	{envelope.ErrSignature, "ErrSignature"}, {envelope.ErrProject, "ErrProject"},
-	{envelope.ErrEnvironment, "ErrEnvironment"}, {envelope.ErrAudience, "ErrAudience"},
-	{envelope.ErrExpired, "ErrExpired"}, {envelope.ErrNotYetValid, "ErrNotYetValid"},
-	{envelope.ErrRollback, "ErrRollback"}, {envelope.ErrTooLarge, "ErrTooLarge"},
-	{envelope.ErrPayload, "ErrPayload"},
-}
-
 // rejectionName names the verifier sentinel err matches ("ErrSignature",
 // "ErrExpired", ...), or "" when it matches none.
-func rejectionName(err error) string {
-	for _, r := range rejections {
-		if errors.Is(err, r.err) {
-			return r.name
-		}
-	}
-	return ""
-}
+func rejectionName(err error) string { return envelope.ErrorName(err) }

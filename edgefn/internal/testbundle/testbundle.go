@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
-
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
 	"github.com/edgeflag/edgeflag/publisher/keys"
+	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 )
@@ -94,7 +93,7 @@ flags:
 
 // Key is a signing key and the JWKS that trusts it.
 type Key struct {
-	Signer envelope.Signer
+	Signer seal.Signer
 	JWKS   []byte
 }
 
@@ -105,15 +104,15 @@ func NewKey(t testing.TB) Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := keys.PublicJWK(priv.Public())
+	pub, err := keys.PublicKey(priv.Public())
 	if err != nil {
 		t.Fatal(err)
 	}
-	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	jwks, err := keys.MarshalJWKS([]envelope.Key{pub})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Key{Signer: envelope.Signer{KeyID: pub.KeyID, Key: priv}, JWKS: jwks}
+	return Key{Signer: seal.Signer{KeyID: pub.ID, Key: priv}, JWKS: jwks}
 }
 
 // Compile compiles flags-as-code text for env, both audiences.
@@ -137,7 +136,7 @@ func Compile(t testing.TB, yaml, env string) (server, client *ir.Bundle) {
 // Seal signs b as version v, issued at iat, expiring at exp.
 func Seal(t testing.TB, b *ir.Bundle, k Key, v uint64, iat, exp time.Time) []byte {
 	t.Helper()
-	data, err := envelope.SealBundle(b, envelope.Claims{Version: v, IssuedAt: iat, ExpiresAt: exp}, k.Signer)
+	data, err := seal.SealBundle(b, envelope.Claims{Version: v, IssuedAt: iat, ExpiresAt: exp}, k.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
