@@ -56,7 +56,7 @@ tinygo-check:
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
-	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/...
+	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/... ./edgefn/...
 
 # AWS templates, offline: AWS's validator (@aws/cloudformation-validate, inside npm
 # aws-cdk-lib, installed from infra/package-lock.json on first use), its own tests

@@ -1,0 +1,95 @@
+//go:build integration
+
+package app_test
+
+// Against a real S3 server: .ci/versitygw.sh starts versitygw on 127.0.0.1
+// and sets EDGEFLAG_S3_URL (make integration does).
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeflag/edgeflag/publisher/cli"
+)
+
+// s3URL returns EDGEFLAG_S3_URL with a prefix of its own, failing (never
+// skipping) when the integration tag is set but the server is not.
+func s3URL(t *testing.T) string {
+	raw := os.Getenv("EDGEFLAG_S3_URL")
+	if raw == "" {
+		t.Fatal("EDGEFLAG_S3_URL is not set: run the integration tests through .ci/versitygw.sh (make integration)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/edgefn-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return u.String()
+}
+
+// TestServeFromS3: publish examples/shop to versitygw with the real CLI,
+// serve it with edgefn from s3://, publish again and see the refresh pick
+// the new version up (conditional reads against a real S3 server).
+func TestServeFromS3(t *testing.T) {
+	store := s3URL(t)
+	dir, args := devSetup(t)
+	publish := func() {
+		var out, errOut bytes.Buffer
+		code := cli.Main(context.Background(), []string{"publish", "../../examples/shop", "--env", "production",
+			"--key", filepath.Join(dir, "signing.key"), "--store", store, "--reason", "it", "--actor", "it"}, nil, &out, &errOut, os.Getenv)
+		if code != 0 {
+			t.Fatalf("publish to S3: exit %d: %s", code, errOut.String())
+		}
+	}
+	publish()
+	for i, a := range args {
+		if a == "--store" {
+			args[i+1] = store
+		}
+	}
+	r := serve(t, dir, args)
+	health := func() string {
+		resp, err := http.Get(r.url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if h := health(); !strings.Contains(h, `"version":1`) || !strings.Contains(h, `"status":"ok"`) {
+		t.Fatalf("healthz %s", h)
+	}
+	req, _ := http.NewRequest("POST", r.url+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(`{"context":{"email":"ana@example.com"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"value":true`) {
+		t.Fatalf("OFREP from S3: %d %s", resp.StatusCode, body)
+	}
+	publish()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(health(), `"version":2`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("version 2 not picked up: %s\n%s", health(), r.stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if h := health(); strings.Contains(h, `"lastKnownGood":true`) {
+		t.Fatalf("refresh failures against S3: %s\n%s", h, r.stderr.String())
+	}
+}
