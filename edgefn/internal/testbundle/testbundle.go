@@ -122,6 +122,22 @@ func Compile(t testing.TB, yaml, env string) (server, client *ir.Bundle) {
 	if ds.HasErrors() {
 		t.Fatalf("config: %v", ds.Errors())
 	}
+	return build(t, doc, env)
+}
+
+// CompileDir compiles a flags-as-code directory (examples/shop) for env.
+func CompileDir(t testing.TB, dir, env string) (server, client *ir.Bundle) {
+	t.Helper()
+	doc, ds := config.Load(dir)
+	if ds.HasErrors() {
+		t.Fatalf("config %s: %v", dir, ds.Errors())
+	}
+	return build(t, doc, env)
+}
+
+func build(t testing.TB, doc *config.Document, env string) (server, client *ir.Bundle) {
+	t.Helper()
+	var ds config.Diagnostics
 	server, ds = compile.Build(doc, env, ir.AudienceServer)
 	if ds.HasErrors() {
 		t.Fatalf("compile server: %v", ds.Errors())
@@ -154,6 +170,12 @@ type Pair struct {
 func Make(t testing.TB, yaml, env string, k Key, v uint64, iat time.Time, ttl time.Duration) Pair {
 	t.Helper()
 	s, c := Compile(t, yaml, env)
+	return SealPair(t, s, c, k, v, iat, ttl)
+}
+
+// SealPair seals compiled bundles as version v, valid from iat for ttl.
+func SealPair(t testing.TB, s, c *ir.Bundle, k Key, v uint64, iat time.Time, ttl time.Duration) Pair {
+	t.Helper()
 	return Pair{Version: v, Server: Seal(t, s, k, v, iat, iat.Add(ttl)), Client: Seal(t, c, k, v, iat, iat.Add(ttl))}
 }
 
