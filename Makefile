@@ -105,6 +105,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./edgefn/reqjson
+	$(GO) test -run '^$$' -fuzz '^FuzzOFREPSingle$$' -fuzztime 30s ./edgefn/api
+	$(GO) test -run '^$$' -fuzz '^FuzzOFREPBulk$$' -fuzztime 30s ./edgefn/api
+	$(GO) test -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime 30s ./edgefn/api
+	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime 30s ./edgefn/api
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./edgefn/auth
 
 clean:
 	rm -rf bin dist $(DEV) bench-results.txt
