@@ -118,7 +118,7 @@ func TestFlagsAndBootstrap(t *testing.T) {
 	if err := json.Unmarshal(jwks.body, &set); err != nil || len(set.Keys) != 1 || !set.Keys[0].IsPublic() {
 		t.Fatalf("keys: %v %s", err, jwks.body)
 	}
-	jws, err := jose.ParseSigned(string(v.body), []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(string(v.body), []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}

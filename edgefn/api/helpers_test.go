@@ -105,14 +105,6 @@ func key(secret string) []string { return []string{"X-API-Key", secret} }
 
 func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
 
-func jsonBody(v any) string {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(data)
-}
-
 func compact(t *testing.T, s string) string {
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(s)); err != nil {
