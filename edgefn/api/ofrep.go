@@ -62,6 +62,20 @@ func targetingKey(ctx eval.Context) string {
 	return s
 }
 
+// ofrepContext reads and decodes an OFREP request body; on failure it
+// has answered.
+func (h *Handler) ofrepContext(w http.ResponseWriter, r *http.Request, c *call) (map[string]any, bool) {
+	body, e := readBody(r)
+	if e == nil {
+		var raw map[string]any
+		if raw, e = decodeOFREP(body); e == nil {
+			return raw, true
+		}
+	}
+	h.fail(w, c, e)
+	return nil, false
+}
+
 // ofrepOne serves POST /ofrep/v1/evaluate/flags/{key}.
 func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
 	key := c.flagKey
@@ -69,14 +83,8 @@ func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
 		h.fail(w, c, e)
 		return
 	}
-	body, e := readBody(r)
-	if e != nil {
-		h.fail(w, c, e)
-		return
-	}
-	raw, e := decodeOFREP(body)
-	if e != nil {
-		h.fail(w, c, e)
+	raw, ok := h.ofrepContext(w, r, c)
+	if !ok {
 		return
 	}
 	v := h.viewOf(c)
@@ -97,20 +105,12 @@ func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
 // may see, with an ETag computed from the answer (so it changes when any
 // evaluated result changes, not only with the bundle version).
 func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
-	for k := range r.URL.Query() {
-		if k != "flagConfigEtag" && k != "flagConfigLastModified" {
-			h.fail(w, c, badRequest("unknown_parameter", fmt.Sprintf("unknown query parameter %q", truncate(k, 64))))
-			return
-		}
-	}
-	body, e := readBody(r)
-	if e != nil {
+	if e := onlyParams(r, "flagConfigEtag", "flagConfigLastModified"); e != nil {
 		h.fail(w, c, e)
 		return
 	}
-	raw, e := decodeOFREP(body)
-	if e != nil {
-		h.fail(w, c, e)
+	raw, ok := h.ofrepContext(w, r, c)
+	if !ok {
 		return
 	}
 	v := h.viewOf(c)

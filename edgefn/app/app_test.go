@@ -110,13 +110,23 @@ func serve(t *testing.T, dir string, args []string) *running {
 	return nil
 }
 
-func TestServeEndToEnd(t *testing.T) {
-	dir, args := devSetup(t)
-	r := serve(t, dir, args)
-	if !strings.Contains(r.stdout.String(), "edgefn: serving shop/production version 1 on "+r.url+"\n") {
-		t.Fatalf("stdout %q does not announce %s", r.stdout.String(), r.url)
+// get answers the body of GET url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", r.url+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(`{"context":{"email":"ana@example.com"}}`))
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// checkNewCheckout evaluates new-checkout for a staff e-mail through OFREP:
+// examples/shop serves it on.
+func checkNewCheckout(t *testing.T, base string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(`{"context":{"email":"ana@example.com"}}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", apiKey)
 	resp, err := http.DefaultClient.Do(req)
@@ -126,8 +136,17 @@ func TestServeEndToEnd(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"value":true`) {
-		t.Fatalf("OFREP: %d %s", resp.StatusCode, body)
+		t.Fatalf("OFREP new-checkout: %d %s", resp.StatusCode, body)
 	}
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dir, args := devSetup(t)
+	r := serve(t, dir, args)
+	if !strings.Contains(r.stdout.String(), "edgefn: serving shop/production version 1 on "+r.url+"\n") {
+		t.Fatalf("stdout %q does not announce %s", r.stdout.String(), r.url)
+	}
+	checkNewCheckout(t, r.url)
 	// The local copy was written: a restart with the store gone still serves.
 	if err := r.stop(); err != nil {
 		t.Fatalf("stop: %v", err)
@@ -140,13 +159,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dir, "ready"))
 	r2 := serve(t, dir, args)
-	resp, err = http.Get(r2.url + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `"origin":"cache"`) || !strings.Contains(string(body), `"status":"degraded"`) {
+	if body := get(t, r2.url+"/healthz"); !strings.Contains(body, `"origin":"cache"`) || !strings.Contains(body, `"status":"degraded"`) {
 		t.Fatalf("restart from the local copy: %s", body)
 	}
 }

@@ -8,8 +8,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,30 +55,11 @@ func TestServeFromS3(t *testing.T) {
 		}
 	}
 	r := serve(t, dir, args)
-	health := func() string {
-		resp, err := http.Get(r.url + "/healthz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
+	health := func() string { return get(t, r.url+"/healthz") }
 	if h := health(); !strings.Contains(h, `"version":1`) || !strings.Contains(h, `"status":"ok"`) {
 		t.Fatalf("healthz %s", h)
 	}
-	req, _ := http.NewRequest("POST", r.url+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(`{"context":{"email":"ana@example.com"}}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", apiKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), `"value":true`) {
-		t.Fatalf("OFREP from S3: %d %s", resp.StatusCode, body)
-	}
+	checkNewCheckout(t, r.url)
 	publish()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(health(), `"version":2`) {

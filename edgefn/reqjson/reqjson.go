@@ -212,19 +212,8 @@ func (p *parser) object(depth int) (any, error) {
 			return nil, err
 		}
 		m[k] = v
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.errf("unexpected end of input, want ',' or '}'")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
-			return m, nil
-		default:
-			return nil, p.errf("unexpected %s, want ',' or '}'", p.what())
+		if done, err := p.next('}'); done || err != nil {
+			return m, err
 		}
 	}
 }
@@ -249,21 +238,29 @@ func (p *parser) array(depth int) (any, error) {
 			return nil, err
 		}
 		a = append(a, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return nil, p.errf("unexpected end of input, want ',' or ']'")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
-			return a, nil
-		default:
-			return nil, p.errf("unexpected %s, want ',' or ']'", p.what())
+		if done, err := p.next(']'); done || err != nil {
+			return a, err
 		}
 	}
+}
+
+// next reads what follows a member or element: ',' (more to come) or
+// closing (done).
+func (p *parser) next(closing byte) (done bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.data) {
+		return false, p.errf("unexpected end of input, want ',' or '%c'", closing)
+	}
+	switch p.data[p.pos] {
+	case ',':
+		p.pos++
+		p.skipSpace()
+		return false, nil
+	case closing:
+		p.pos++
+		return true, nil
+	}
+	return false, p.errf("unexpected %s, want ',' or '%c'", p.what(), closing)
 }
 
 // str decodes the string starting at pos (a '"').
