@@ -308,8 +308,10 @@ func (s *Source) Refresh(ctx context.Context) error {
 		}
 		done := make(chan result, 1)
 		go func() {
-			defer s.inflight.Store(false)
 			n, e, ferr := s.fetch(tctx, cur)
+			// Cleared before the send, so that the next Refresh, which may
+			// start as soon as this one returns, never sees it set.
+			s.inflight.Store(false)
 			done <- result{n, e, ferr}
 		}()
 		select {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,11 +87,12 @@ func (f *faultStore) readsOf(key string) int {
 }
 
 type fixture struct {
-	t     *testing.T
-	store *faultStore
-	key   testbundle.Key
-	now   atomic.Pointer[time.Time]
-	cache string
+	t       *testing.T
+	timeout time.Duration // refresh timeout; 0: 10s (generous: -race on a loaded machine)
+	store   *faultStore
+	key     testbundle.Key
+	now     atomic.Pointer[time.Time]
+	cache   string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -117,7 +119,14 @@ func (f *fixture) config() source.Config {
 		f.t.Fatal(err)
 	}
 	return source.Config{Store: f.store, Keys: keys, Project: project, Environment: env,
-		CacheDir: f.cache, Timeout: 200 * time.Millisecond, Now: func() time.Time { return *f.now.Load() }}
+		CacheDir: f.cache, Timeout: f.timeoutOr(), Now: func() time.Time { return *f.now.Load() }}
+}
+
+func (f *fixture) timeoutOr() time.Duration {
+	if f.timeout > 0 {
+		return f.timeout
+	}
+	return 10 * time.Second
 }
 
 func (f *fixture) open() *source.Source {
@@ -219,7 +228,7 @@ func TestRefreshFailuresKeepLastKnownGood(t *testing.T) {
 			f.store.set(errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), 0, false)
 		}, source.ReasonStore},
 		{"store slower than the timeout", 1, func(f *fixture) {
-			f.store.set(nil, 2*time.Second, false)
+			f.store.set(nil, time.Hour, false) // answers only when the refresh gives up
 		}, source.ReasonTimeout},
 		{"corrupt bundle", 1, func(f *fixture) {
 			p := f.pair(2)
@@ -267,6 +276,9 @@ func TestRefreshFailuresKeepLastKnownGood(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
+			if c.reason == source.ReasonTimeout {
+				f.timeout = 500 * time.Millisecond
+			}
 			f.place(f.pair(c.serve))
 			s := f.open()
 			c.break_(f)
@@ -319,17 +331,18 @@ func corrupt(b []byte) []byte {
 // ignores the context does not block refreshes or pile up reads.
 func TestStoreIgnoringCancellation(t *testing.T) {
 	f := newFixture(t)
+	f.timeout = 500 * time.Millisecond
 	f.place(f.pair(1))
 	s := f.open()
-	f.store.set(nil, 600*time.Millisecond, true)
+	f.store.set(nil, 4*time.Second, true)
 	start := time.Now()
 	err := s.Refresh(context.Background())
 	var re *source.RefreshError
 	if !errors.As(err, &re) || re.Reason != source.ReasonTimeout {
 		t.Fatalf("Refresh = %v, want timeout", err)
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("Refresh returned after %v; the timeout is 200ms", d)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Refresh returned after %v, with the store hanging 4s and a 0.5s timeout", d)
 	}
 	ptrKey := store.PointerKey(project, env)
 	reads := f.store.readsOf(ptrKey)
@@ -469,6 +482,7 @@ func TestSwapIsAtomic(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
+				runtime.Gosched()
 				c := s.Current()
 				if c.Server.Engine.Version() != c.Version || c.Client.Engine.Version() != c.Version {
 					bad.Add(1)
