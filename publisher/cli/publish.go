@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
@@ -141,7 +140,7 @@ func (e *Env) fireWebhooks(ctx context.Context, blob store.Blob, doc *config.Doc
 			v := e.Getenv(k)
 			return v, v != ""
 		},
-		ReadFile: os.ReadFile,
+		ReadFile: webhook.ReadSecretFile,
 	}
 	ev := webhook.Event{
 		Type: rec.Action, Project: rec.Project, Environment: rec.Environment,

@@ -8,7 +8,8 @@ import (
 
 // Pos is a position in a config file: 1-based line and column (columns
 // count Unicode code points, as yaml.v3 does). The zero Pos means "no
-// position" (for example a default that no file spelled out).
+// position" (for example a default that no file spelled out); a Pos with a
+// File and Line 0 names a whole file.
 type Pos struct {
 	File string
 	Line int
@@ -19,6 +20,9 @@ type Pos struct {
 func (p Pos) String() string {
 	if p.File == "" {
 		return "<config>"
+	}
+	if p.Line == 0 {
+		return p.File // a problem with the whole file
 	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }

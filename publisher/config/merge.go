@@ -24,6 +24,9 @@ type merger struct {
 	flags map[string]*Flag
 	segs  map[string]*Segment
 	hooks map[string]*Webhook
+
+	// budget is shared by every file of the directory.
+	budget *budget
 }
 
 func (m *merger) finish() {
@@ -31,6 +34,9 @@ func (m *merger) finish() {
 	sort.Slice(d.Flags, func(i, j int) bool { return d.Flags[i].Key < d.Flags[j].Key })
 	sort.Slice(d.Segments, func(i, j int) bool { return d.Segments[i].Name < d.Segments[j].Name })
 	sort.Slice(d.Webhooks, func(i, j int) bool { return d.Webhooks[i].Name < d.Webhooks[j].Name })
+	if m.budget.spent {
+		return // files were left unread: what they lack is unknown
+	}
 	if !m.projectSet {
 		pos := Pos{}
 		if len(d.Files) > 0 {
@@ -62,6 +68,9 @@ func (p *parser) file(m *merger) {
 		p.errf(&extra, "", "a config file holds one YAML document; found another")
 	} else if !errors.Is(err, io.EOF) {
 		p.syntaxError(err)
+	}
+	if !p.charge(&root, m.budget) {
+		return
 	}
 	n := root.Content[0]
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {

@@ -263,8 +263,7 @@ func (p *parser) value(n *yaml.Node, path string, t ir.FlagType) ([]byte, bool) 
 		p.errf(n, path, "expected a mapping or a list for an object flag, got %s", kindName(n))
 		return nil, false
 	}
-	budget := maxValueNodes
-	v, err := toValue(n, &budget)
+	v, err := toValue(n)
 	if err != nil {
 		p.errf(n, path, "%v", err)
 		return nil, false

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -232,13 +231,11 @@ func (p *parser) expr(n *yaml.Node, path string) *Expr {
 }
 
 // toValue converts a YAML node to the Go value encoding/json marshals
-// canonically (maps with sorted keys, float64 numbers).
-func toValue(n *yaml.Node, budget *int) (any, error) {
+// canonically (maps with sorted keys, float64 numbers). The node tree was
+// charged to the directory's budget (Limits) before, which also refused
+// alias cycles, so the recursion is bounded.
+func toValue(n *yaml.Node) (any, error) {
 	n = deref(n)
-	*budget--
-	if *budget < 0 {
-		return nil, errors.New("value too large (aliases expand to over 100000 nodes)")
-	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -250,7 +247,7 @@ func toValue(n *yaml.Node, budget *int) (any, error) {
 			if _, dup := m[k.Value]; dup {
 				return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, k.Value)
 			}
-			v, err := toValue(n.Content[i+1], budget)
+			v, err := toValue(n.Content[i+1])
 			if err != nil {
 				return nil, err
 			}
@@ -260,7 +257,7 @@ func toValue(n *yaml.Node, budget *int) (any, error) {
 	case yaml.SequenceNode:
 		l := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := toValue(c, budget)
+			v, err := toValue(c)
 			if err != nil {
 				return nil, err
 			}

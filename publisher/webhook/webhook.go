@@ -27,6 +27,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
 )
 
 // Event types.
@@ -102,9 +104,20 @@ func (h Hook) Fingerprint() string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// MaxSecretFile bounds the size of a file:PATH secret.
+const MaxSecretFile = 64 << 10
+
+// ReadSecretFile reads a file:PATH secret: a regular file (a symbolic link
+// is followed) of at most MaxSecretFile bytes. A named pipe or device is
+// refused rather than read, so a delivery can never block on it.
+func ReadSecretFile(path string) ([]byte, error) {
+	return safefile.Read(path, MaxSecretFile)
+}
+
 // ResolveSecret reads the secret a reference names: "env:NAME" (the
 // environment variable, which must be set and non-empty) or "file:PATH"
-// (the file's content without trailing newlines).
+// (the file's content without trailing newlines, read by readFile, which
+// should be ReadSecretFile or as careful).
 func ResolveSecret(ref string, getenv func(string) (string, bool), readFile func(string) ([]byte, error)) ([]byte, error) {
 	kind, name, ok := strings.Cut(ref, ":")
 	if !ok || name == "" {
@@ -238,10 +251,14 @@ type Dispatcher struct {
 	// DisableAfter consecutive failed deliveries disable a hook (default 10).
 	DisableAfter int
 
-	Now      func() time.Time
-	Sleep    func(ctx context.Context, d time.Duration) error
-	Jitter   func(n int64) int64 // uniform in [0, n)
-	NewID    func() string
+	// Now, Sleep, Jitter and NewID replace the clock, the backoff sleep,
+	// the jitter source and the delivery id generator (tests).
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Jitter func(n int64) int64 // uniform in [0, n)
+	NewID  func() string
+	// Getenv and ReadFile resolve secret references (default
+	// os.LookupEnv and ReadSecretFile).
 	Getenv   func(string) (string, bool)
 	ReadFile func(string) ([]byte, error)
 }
@@ -319,7 +336,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, h Hook, ev Event) Result {
 	}
 	readFile := d.ReadFile
 	if readFile == nil {
-		readFile = os.ReadFile
+		readFile = ReadSecretFile
 	}
 	secret, err := ResolveSecret(h.Secret, getenv, readFile)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,6 +355,40 @@ func TestResolveSecret(t *testing.T) {
 	h.Secret = "env:NOPE"
 	if res := d.Deliver(context.Background(), h, event()); res.Err == nil || res.Attempts != 0 || r.requests.Load() != 0 {
 		t.Errorf("missing secret: %+v", res)
+	}
+}
+
+// A file:PATH secret is read only from a regular file of bounded size: a
+// FIFO (which would block the read forever), a device and an oversized
+// file fail the delivery at once, without a request.
+func TestSecretFileBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, webhook.MaxSecretFile+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(t, 0, 0)
+	d, _ := fastDispatcher(t, false) // ReadFile nil: the default reader
+	for path, want := range map[string]string{fifo: "not a regular file (a named pipe)", "/dev/zero": "not a regular file (a character device)", big: "file too large"} {
+		h := hook(r.srv.URL)
+		h.Secret = "file:" + path
+		done := make(chan webhook.Result, 1)
+		go func() { done <- d.Deliver(context.Background(), h, event()) }()
+		select {
+		case res := <-done:
+			if res.Err == nil || !strings.Contains(res.Err.Error(), want) || res.Attempts != 0 {
+				t.Errorf("secret %s: %+v, want an error with %q", path, res, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("secret %s: delivery blocked", path)
+		}
+	}
+	if r.requests.Load() != 0 {
+		t.Errorf("%d requests sent with an unreadable secret", r.requests.Load())
 	}
 }
 

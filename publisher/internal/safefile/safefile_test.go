@@ -61,3 +61,38 @@ func TestReadDevice(t *testing.T) {
 		t.Fatalf("/dev/zero: %v", err)
 	}
 }
+
+// A link to a FIFO or a device is refused by the target's type, before
+// the target is opened; the message names the kind of file.
+func TestReadNamesTheKind(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	toFIFO, toZero := filepath.Join(dir, "l1.yaml"), filepath.Join(dir, "l2.yaml")
+	os.Symlink(fifo, toFIFO)
+	os.Symlink("/dev/zero", toZero)
+	for path, kind := range map[string]string{toFIFO: "a named pipe", toZero: "a character device", dir: "a directory"} {
+		_, err := Read(path, 1<<20)
+		if want := "read " + path + ": not a regular file (" + kind + ")"; err == nil || err.Error() != want {
+			t.Errorf("Read(%s) = %v, want %q", path, err, want)
+		}
+	}
+}
+
+// A sparse file is refused by its size, before anything is read.
+func TestReadChecksSizeFirst(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Read(p, 1<<20); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Read of a 1 GiB sparse file = %v, want ErrTooLarge", err)
+	}
+}
