@@ -39,6 +39,9 @@ func (e *Env) audit(ctx context.Context, name string, args []string) error {
 	if *storeURL == "" || *project == "" || *envName == "" {
 		return e.usageErr(fs, "--store, --project and --env are required")
 	}
+	if err := checkNames("--project", *project, "--env", *envName); err != nil {
+		return err
+	}
 	blob, err := store.Open(ctx, *storeURL)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)

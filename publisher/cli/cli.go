@@ -20,6 +20,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/edgeflag/edgeflag/publisher/names"
 )
 
 // Exit codes.
@@ -255,6 +257,20 @@ func (e *Env) actor(flagValue string) string {
 		}
 	}
 	return "unknown"
+}
+
+// checkNames refuses --project/--env values that break the naming rule
+// (package names) as usage errors, before they reach a store. Empty values
+// are left to the caller's "required" check.
+func checkNames(flags ...string) error {
+	for i := 0; i+1 < len(flags); i += 2 {
+		if v := flags[i+1]; v != "" {
+			if err := names.Check(v); err != nil {
+				return invalidf("%s %q %v", flags[i], v, err)
+			}
+		}
+	}
+	return nil
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -356,6 +356,9 @@ func (e *Env) diff(ctx context.Context, name string, args []string) error {
 	if *envName == "" || *storeURL == "" {
 		return e.usageErr(fs, "--env and --store are required")
 	}
+	if err := checkNames("--project", *project, "--env", *envName); err != nil {
+		return err
+	}
 	if len(pos) > 1 {
 		return e.usageErr(fs, "expected at most one DIR argument")
 	}

@@ -69,3 +69,41 @@ func TestHostileConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// A name that cannot be a store path is a lint error at its place (exit
+// 1) for every command, not a store error at publish time; --project and
+// --env values are checked by the same rule as usage errors.
+func TestPathNamesRefusedBeforeTheStore(t *testing.T) {
+	key := keygen(t)
+	dir := copyExamples(t)
+	edit(t, filepath.Join(dir, "project.yaml"), "project: shop", "project: ..")
+	storeDir := t.TempDir()
+	store := "file://" + storeDir
+	want := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(filepath.Join(dir, "project.yaml")) + `:\d+:\d+: project: project name ".." must not start with '.'`)
+	for _, args := range [][]string{
+		{"validate", dir},
+		{"publish", dir, "--env", "staging", "--key", key, "--store", store},
+		{"diff", dir, "--env", "staging", "--store", store},
+	} {
+		o := run(t, args...)
+		mustCode(t, o, 1)
+		if !want.MatchString(o.stderr) {
+			t.Errorf("%s: stderr lacks %s:\n%s", args[0], want, o.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"audit", "--store", store, "--project", "..", "--env", "staging"},
+		{"audit", "--store", store, "--project", "shop", "--env", "~x"},
+		{"rollback", "--store", store, "--project", ".", "--env", "staging", "--to", "1", "--key", key, "--reason", "r"},
+		{"diff", "--store", store, "--project", ".x", "--env", "staging", "--from", "1", "--to", "2"},
+	} {
+		o := run(t, args...)
+		mustCode(t, o, 1)
+		if !strings.Contains(o.stderr, "must not start with") {
+			t.Errorf("%v: %s", args, o.stderr)
+		}
+	}
+	if ents, _ := os.ReadDir(storeDir); len(ents) != 0 {
+		t.Errorf("the store was written: %v", ents)
+	}
+}

@@ -190,6 +190,9 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 	if *storeURL == "" || *project == "" || *envName == "" || *to == 0 {
 		return e.usageErr(fs, "--store, --project, --env and --to are required")
 	}
+	if err := checkNames("--project", *project, "--env", *envName); err != nil {
+		return err
+	}
 	now := e.now()
 	var doc *config.Document
 	if *cfgDir != "" {

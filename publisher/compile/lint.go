@@ -2,11 +2,11 @@ package compile
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/config"
 	"github.com/edgeflag/edgeflag/publisher/expr"
+	"github.com/edgeflag/edgeflag/publisher/names"
 )
 
 // LintOptions configure Lint.
@@ -18,19 +18,12 @@ type LintOptions struct {
 	Now time.Time
 }
 
-// keyRE is the charset of keys that appear in URLs, store paths and
-// results: project, environment, flag, segment, variant, rule and webhook
-// names. It is RFC 3986's unreserved set, so names never need escaping.
-var keyRE = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-
-// KeyCharset describes keyRE for messages and docs.
-const KeyCharset = "letters, digits, '.', '_', '~' and '-'"
-
 // Lint checks the whole document (every environment) and returns every
 // problem found, sorted: undefined variant, segment and flag references;
 // reference cycles; unreachable rules; splits with negative or only zero
 // weights; attributes missing from `context:` and type errors against it;
-// expired flags; keys outside the URL-safe charset; environments used but
+// expired flags; names that break the naming rule (package names);
+// environments used but
 // not declared; bucketBy and segment key attributes of a declared type
 // other than string or number; client-side flags that depend on
 // server-only flags; duplicate rule names. Run it on a document from
@@ -40,8 +33,11 @@ func Lint(doc *config.Document, opts LintOptions) Diagnostics {
 	a := analyze(doc, "", &ds)
 
 	key := func(name string, pos config.Pos, path, what string) {
-		if name != "" && !keyRE.MatchString(name) {
-			ds.Add(pos, path, "%s %q is not URL-safe (allowed: %s)", what, name, KeyCharset)
+		if name == "" {
+			return // the loader reported it
+		}
+		if err := names.Check(name); err != nil {
+			ds.Add(pos, path, "%s %q %v", what, name, err)
 		}
 	}
 	key(doc.Project, doc.ProjectPos, "project", "project name")

@@ -148,3 +148,35 @@ func TestBuildRejectsClientDependencyAndCycles(t *testing.T) {
 		t.Errorf("environment without the cycle failed: %s", ds.Error())
 	}
 }
+
+// Names become store paths and URL segments: ".", "..", a leading dot or
+// tilde are lint errors at the place they were written, for every kind of
+// name, by the same rule the stores apply.
+func TestLintPathNames(t *testing.T) {
+	src := "project: ..\n" +
+		"environments: [., .hidden, ~prod, ok]\n" +
+		"segments:\n  ..: {keys: [x]}\n" +
+		"flags:\n  .f: {type: boolean}\n  ~g: {type: boolean}\n  \"" + strings.Repeat("x", 129) + "\": {type: boolean}\n"
+	doc, ds := config.Parse([]config.File{{Name: "f.yaml", Data: []byte(src)}})
+	if ds.HasErrors() {
+		t.Fatalf("load: %s", ds.Error())
+	}
+	got := Lint(doc, LintOptions{}).Error()
+	for _, want := range []string{
+		`f.yaml:1:10: project: project name ".." must not start with '.'`,
+		`f.yaml:2:16: environments[0]: environment name "." must not start with '.'`,
+		`f.yaml:2:19: environments[1]: environment name ".hidden" must not start with '.'`,
+		`f.yaml:2:28: environments[2]: environment name "~prod" must not start with '~'`,
+		`f.yaml:4:3: segments...: segment name ".." must not start with '.'`,
+		`f.yaml:6:3: flags..f: flag key ".f" must not start with '.'`,
+		`f.yaml:7:3: flags.~g: flag key "~g" must not start with '~'`,
+		`f.yaml:8:3: flags.xxxx`, `is longer than 128 bytes`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lint lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `"ok"`) {
+		t.Errorf("a valid environment name reported:\n%s", got)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgeflag/edgeflag/publisher/names"
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 	"github.com/edgeflag/edgeflag/publisher/store/filestore"
 	"github.com/edgeflag/edgeflag/publisher/store/s3store"
@@ -94,20 +95,10 @@ func Open(ctx context.Context, rawURL string) (Blob, error) {
 }
 
 // checkName validates a project, environment or audience name used as a key
-// segment.
+// segment, by the rule lint applies to the config (package names).
 func checkName(what, s string) error {
-	if s == "" {
-		return fmt.Errorf("%s: empty", what)
-	}
-	if len(s) > 128 {
-		return fmt.Errorf("%s %q: longer than 128 bytes", what, s)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || (c == '.' && i > 0)
-		if !ok {
-			return fmt.Errorf("%s %q: only letters, digits, '-', '_' and non-leading '.' are allowed", what, s)
-		}
+	if err := names.Check(s); err != nil {
+		return fmt.Errorf("%s %q %w", what, s, err)
 	}
 	return nil
 }

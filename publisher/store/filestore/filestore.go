@@ -7,6 +7,13 @@
 // which serialises them against every other writer of that directory, in this
 // process or another one.
 //
+// Every access goes through an os.Root opened on the root directory, so no
+// key, and no symbolic link planted in the tree (a linked <project> or
+// bundles directory), ever reaches a file outside it. Only regular files
+// are read. Temporary files that a killed writer left behind are removed
+// once they are StaleTemp old, by the next write to their directory or the
+// next List that walks it.
+//
 // ETags are the hex SHA-256 of an object's content.
 //
 // The package is Unix-only (flock, link and directory fsync).
@@ -19,12 +26,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 )
@@ -36,9 +46,15 @@ const lockName = ".edgeflag.lock"
 // tmpPrefix starts the names of temporary files.
 const tmpPrefix = ".tmp-"
 
+// StaleTemp is how old a temporary file must be before it counts as left
+// behind by a killed writer and is removed. A live write holds its
+// temporary file for the time of one write and fsync, far less than this.
+const StaleTemp = time.Hour
+
 // Store is a directory-backed blob.Blob.
 type Store struct {
-	root string
+	dir  string // absolute
+	root *os.Root
 }
 
 // New returns a store rooted at dir, creating it if needed.
@@ -53,17 +69,22 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("open file store: %w", err)
 	}
-	return &Store{root: abs}, nil
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open file store: %w", err)
+	}
+	return &Store{dir: abs, root: root}, nil
 }
 
 // Root returns the absolute root directory.
-func (s *Store) Root() string { return s.root }
+func (s *Store) Root() string { return s.dir }
 
-func (s *Store) path(key string) (string, error) {
+// name checks a key and returns it as a name relative to the root.
+func name(key string) (string, error) {
 	if err := blob.CheckKey(key); err != nil {
 		return "", err
 	}
-	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+	return filepath.FromSlash(key), nil
 }
 
 // ETag returns the ETag the store gives to content.
@@ -74,18 +95,37 @@ func ETag(data []byte) string {
 
 // Get reads an object.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, string, error) {
-	p, err := s.path(key)
+	n, err := name(key)
 	if err != nil {
 		return nil, "", fmt.Errorf("get object: %w", err)
 	}
-	data, err := os.ReadFile(p)
+	data, err := s.read(n)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, "", fmt.Errorf("get object %s: %w", key, blob.ErrNotFound)
-		}
 		return nil, "", fmt.Errorf("get object %s: %w", key, err)
 	}
 	return data, ETag(data), nil
+}
+
+// read returns a regular file's content; a missing file (or a missing
+// directory on its path) is blob.ErrNotFound. The file is opened
+// non-blocking so that a named pipe planted in the tree cannot block.
+func (s *Store) read(n string) ([]byte, error) {
+	f, err := s.root.OpenFile(n, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, blob.ErrNotFound
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (mode %s)", n, fi.Mode().Type())
+	}
+	return io.ReadAll(f)
 }
 
 // Put writes an object atomically under cond.
@@ -93,95 +133,101 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, cond blob.Cond
 	if err := cond.Validate(); err != nil {
 		return fmt.Errorf("put object %s: %w", key, err)
 	}
-	p, err := s.path(key)
+	n, err := name(key)
 	if err != nil {
 		return fmt.Errorf("put object: %w", err)
 	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("put object %s: %w", key, err)
-	}
-	tmp, err := writeTemp(dir, data)
-	if err != nil {
-		return fmt.Errorf("put object %s: %w", key, err)
-	}
-	defer os.Remove(tmp) // no-op after a successful rename; removes the link source otherwise
-
-	unlock, err := lockDir(dir)
-	if err != nil {
-		return fmt.Errorf("put object %s: %w", key, err)
-	}
-	defer unlock()
-
-	switch {
-	case cond.CreateOnly:
-		if err := os.Link(tmp, p); err != nil {
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("put object %s: %w", key, blob.ErrPreconditionFailed)
-			}
-			return fmt.Errorf("put object %s: %w", key, err)
-		}
-	case cond.IfMatch != "":
-		cur, err := os.ReadFile(p)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("put object %s: object absent: %w", key, blob.ErrPreconditionFailed)
-			}
-			return fmt.Errorf("put object %s: %w", key, err)
-		}
-		if ETag(cur) != cond.IfMatch {
-			return fmt.Errorf("put object %s: etag changed: %w", key, blob.ErrPreconditionFailed)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			return fmt.Errorf("put object %s: %w", key, err)
-		}
-	default:
-		if err := os.Rename(tmp, p); err != nil {
-			return fmt.Errorf("put object %s: %w", key, err)
-		}
-	}
-	if err := syncDir(dir); err != nil {
+	if err := s.put(n, data, cond); err != nil {
 		return fmt.Errorf("put object %s: %w", key, err)
 	}
 	return nil
 }
 
+func (s *Store) put(n string, data []byte, cond blob.Cond) error {
+	dir := filepath.Dir(n)
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := s.writeTemp(dir, data)
+	if err != nil {
+		return err
+	}
+	defer s.root.Remove(tmp) // fails harmlessly after a rename; removes the link source otherwise
+
+	unlock, err := s.lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	switch {
+	case cond.CreateOnly:
+		if err := s.root.Link(tmp, n); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return blob.ErrPreconditionFailed
+			}
+			return err
+		}
+	case cond.IfMatch != "":
+		cur, err := s.read(n)
+		if errors.Is(err, blob.ErrNotFound) {
+			return fmt.Errorf("object absent: %w", blob.ErrPreconditionFailed)
+		}
+		if err != nil {
+			return err
+		}
+		if ETag(cur) != cond.IfMatch {
+			return fmt.Errorf("etag changed: %w", blob.ErrPreconditionFailed)
+		}
+		if err := s.root.Rename(tmp, n); err != nil {
+			return err
+		}
+	default:
+		if err := s.root.Rename(tmp, n); err != nil {
+			return err
+		}
+	}
+	if err := s.syncDir(dir); err != nil {
+		return err
+	}
+	s.removeStaleTemps(dir, time.Now())
+	return nil
+}
+
 // List returns the keys under prefix, sorted. Temporary and lock files are
-// never listed.
+// never listed; stale temporary files in the directories walked are
+// removed.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	// Walk the deepest directory the prefix names completely.
-	start := s.root
+	start := "."
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		dirPart := prefix[:i]
 		if err := blob.CheckKey(dirPart); err != nil {
 			return nil, fmt.Errorf("list objects: %w", err)
 		}
-		start = filepath.Join(s.root, filepath.FromSlash(dirPart))
+		start = dirPart
 	}
+	now := time.Now()
 	var keys []string
-	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(s.root.FS(), start, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p == start {
 				return fs.SkipAll
 			}
 			return err
 		}
-		if strings.HasPrefix(d.Name(), ".") && p != start {
-			if d.IsDir() {
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && p != start {
 				return fs.SkipDir
 			}
+			s.removeStaleTemps(filepath.FromSlash(p), now)
 			return nil
 		}
-		if d.IsDir() {
+		if strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if strings.HasPrefix(key, prefix) {
-			keys = append(keys, key)
+		if strings.HasPrefix(p, prefix) {
+			keys = append(keys, p)
 		}
 		return nil
 	})
@@ -192,37 +238,57 @@ func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
+// removeStaleTemps removes the temporary files in dir that are StaleTemp
+// old at now. Failures are ignored: a leftover is retried on the next
+// write or List.
+func (s *Store) removeStaleTemps(dir string, now time.Time) {
+	d, err := s.root.Open(dir)
+	if err != nil {
+		return
+	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), tmpPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= StaleTemp {
+			s.root.Remove(path.Join(filepath.ToSlash(dir), e.Name()))
+		}
+	}
+}
+
 // writeTemp writes data to a new temporary file in dir and fsyncs it.
-func writeTemp(dir string, data []byte) (string, error) {
+func (s *Store) writeTemp(dir string, data []byte) (string, error) {
 	var rnd [12]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return "", err
 	}
-	name := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	n := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	f, err := s.root.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(name)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.root.Remove(n)
 		return "", err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(name)
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
+	return n, nil
 }
 
 // lockDir takes an exclusive flock on dir's lock file.
-func lockDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+func (s *Store) lockDir(dir string) (func(), error) {
+	f, err := s.root.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +309,8 @@ func lockDir(dir string) (func(), error) {
 }
 
 // syncDir fsyncs a directory so that a rename or link in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func (s *Store) syncDir(dir string) error {
+	d, err := s.root.Open(dir)
 	if err != nil {
 		return err
 	}
