@@ -80,25 +80,30 @@ func (e *Env) audit(ctx context.Context, name string, args []string) error {
 		if en.Action == store.ActionRollback {
 			what += fmt.Sprintf(" (rollback to version %d)", en.RollbackOf)
 		}
-		fmt.Fprintf(w, "v%d  %s  %s  %s by %s%s\n", en.Version, en.At.UTC().Format(time.RFC3339), en.Action, what, en.Actor, status)
+		// Everything but numbers and times comes from the store, which
+		// anyone who can publish writes: print it one escaped line each.
+		fmt.Fprintf(w, "v%d  %s  %s  %s by %s%s\n", en.Version, en.At.UTC().Format(time.RFC3339), printable(en.Action), what, printable(en.Actor), status)
+		if en.Abandoned != nil {
+			fmt.Fprintf(w, "    abandoned: %s\n", printable(en.Abandoned.Error))
+		}
 		if en.Reason != "" {
-			fmt.Fprintf(w, "    reason: %s\n", en.Reason)
+			fmt.Fprintf(w, "    reason: %s\n", printable(en.Reason))
 		}
 		for _, aud := range sortedKeys(en.Digests) {
-			fmt.Fprintf(w, "    %s sha256 %s\n", aud, en.Digests[aud])
+			fmt.Fprintf(w, "    %s sha256 %s\n", printable(aud), printable(en.Digests[aud]))
 		}
 		if len(en.Summary) == 0 {
 			fmt.Fprintln(w, "    (no flag changes)")
 		}
 		for _, s := range en.Summary {
-			fmt.Fprintf(w, "    %s\n", s)
+			fmt.Fprintf(w, "    %s\n", printable(s))
 		}
 	}
 	var disabled []string
 	for _, n := range sortedKeys(hooks) {
 		if hooks[n].Disabled {
 			h := hooks[n]
-			disabled = append(disabled, fmt.Sprintf("%s (since %s, %d failures, last error: %s)", n, h.DisabledAt.UTC().Format(time.RFC3339), h.ConsecutiveFailures, h.LastError))
+			disabled = append(disabled, fmt.Sprintf("%s (since %s, %d failures, last error: %s)", printable(n), h.DisabledAt.UTC().Format(time.RFC3339), h.ConsecutiveFailures, printable(h.LastError)))
 		}
 	}
 	if len(disabled) == 0 {

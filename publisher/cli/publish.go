@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -68,6 +70,7 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read store head: %w", err)
 	}
+	e.noteSkipped(name, head)
 	var prev Snapshot
 	if head.Current > 0 {
 		// The summary is informational: the previous version is read from
@@ -104,6 +107,65 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 	return nil
 }
 
+// checkLive refuses, as a usage error, a version v that never went live in
+// project/env: a rollback restores only what was once served, never the
+// bundles of a publish that failed.
+func checkLive(ctx context.Context, p *store.Publisher, project, env string, v uint64) error {
+	_, entries, err := p.History(ctx, project, env)
+	if err != nil {
+		return err
+	}
+	for _, en := range entries {
+		if en.Version != v {
+			continue
+		}
+		if en.Published {
+			return nil
+		}
+		why := "its publish did not finish"
+		if en.Abandoned != nil {
+			why = "its publish failed: " + printable(en.Abandoned.Error)
+		}
+		return invalidf("version %d never went live (%s); versions that did: %s", v, why, strings.Join(liveList(entries), ", "))
+	}
+	return invalidf("version %d does not exist in %s/%s; versions that went live: %s", v, project, env, strings.Join(liveList(entries), ", "))
+}
+
+func liveList(entries []store.HistoryEntry) []string {
+	var live []string
+	for _, en := range entries {
+		if en.Published {
+			live = append(live, strconv.FormatUint(en.Version, 10))
+		}
+	}
+	return live
+}
+
+// verifyRestored checks a bundle a rollback is about to re-sign: its
+// signature against jwks, and that both its claims and its payload are for
+// project/env and aud, whatever its header says (a bundle copied in from
+// another environment is refused). The validity period is checked at the
+// bundle's own issue time: an old version's signature matters, not whether
+// it could still be served.
+func verifyRestored(data []byte, jwks []envelope.Key, project, env string, aud ir.Audience) (*envelope.Verified, *ir.Bundle, error) {
+	h, err := envelope.Peek(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := envelope.Verify(data, envelope.Trust{Keys: jwks, Project: project, Environment: env, Audience: aud, Now: h.IssuedAt})
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := ir.Decode(v.Payload, ir.DefaultLimits())
+	if err != nil {
+		return nil, nil, err
+	}
+	if b.Project != project || b.Environment != env || b.Audience != aud {
+		return nil, nil, fmt.Errorf("payload is for %s/%s (%s), not %s/%s (%s)", b.Project, b.Environment, b.Audience, project, env, aud)
+	}
+	return v, b, nil
+}
+
 // publishErr turns a lost race into its retry message (exit 2).
 func publishErr(err error) error {
 	var ce *store.ConflictError
@@ -114,12 +176,12 @@ func publishErr(err error) error {
 }
 
 func (e *Env) printPublished(rec *store.AuditRecord, kid string) {
-	fmt.Fprintf(e.Stdout, "%s %s/%s version %d (from %d) by %s, kid %s\n", rec.Action, rec.Project, rec.Environment, rec.Version, rec.From, rec.Actor, kid)
+	fmt.Fprintf(e.Stdout, "%s %s/%s version %d (from %d) by %s, kid %s\n", rec.Action, rec.Project, rec.Environment, rec.Version, rec.From, printable(rec.Actor), kid)
 	for _, aud := range sortedKeys(rec.Digests) {
 		fmt.Fprintf(e.Stdout, "  %s %s sha256 %s\n", aud, store.BundleKey(rec.Project, rec.Environment, rec.Version, aud), rec.Digests[aud])
 	}
 	for _, s := range rec.Summary {
-		fmt.Fprintf(e.Stdout, "  %s\n", s)
+		fmt.Fprintf(e.Stdout, "  %s\n", printable(s))
 	}
 	fmt.Fprintf(e.Stdout, "%d\n", rec.Version)
 }
@@ -152,8 +214,10 @@ func (e *Env) fireWebhooks(ctx context.Context, blob store.Blob, doc *config.Doc
 		switch {
 		case r.Skipped:
 			fmt.Fprintf(e.Stderr, "edgeflag: webhook %s: disabled, not notified\n", r.Hook)
+		case r.Local:
+			fmt.Fprintf(e.Stderr, "edgeflag: webhook %s: not notified: %s (a problem on this machine: not counted towards auto-disable)\n", r.Hook, printable(r.Err.Error()))
 		case r.Err != nil:
-			msg := fmt.Sprintf("edgeflag: webhook %s: delivery failed after %d attempt(s): %v", r.Hook, r.Attempts, r.Err)
+			msg := fmt.Sprintf("edgeflag: webhook %s: delivery failed after %d attempt(s): %s", r.Hook, r.Attempts, printable(r.Err.Error()))
 			if r.Disabled {
 				msg += " (now DISABLED)"
 			}
@@ -163,7 +227,16 @@ func (e *Env) fireWebhooks(ctx context.Context, blob store.Blob, doc *config.Doc
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "edgeflag: webhooks: %v\n", err)
+		fmt.Fprintf(e.Stderr, "edgeflag: webhooks: %s\n", printable(err.Error()))
+	}
+}
+
+// noteSkipped tells which claims the head skips and why: a gap in the
+// version numbers should never be a mystery.
+func (e *Env) noteSkipped(cmd string, h store.Head) {
+	for _, s := range h.Skipped {
+		fmt.Fprintf(e.Stderr, "edgeflag: %s: note: skipping version %d, claimed by %s at %s and never live (%s)\n",
+			cmd, s.Version, printable(s.Actor), s.At.UTC().Format(time.RFC3339), printable(s.Why))
 	}
 }
 
@@ -232,11 +305,12 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read store head: %w", err)
 	}
+	e.noteSkipped(name, head)
 	if head.Current == 0 {
 		return invalidf("nothing published in %s/%s", *project, *envName)
 	}
-	if *to >= head.Next {
-		return invalidf("version %d does not exist (current is %d)", *to, head.Current)
+	if err := checkLive(ctx, p, *project, *envName, *to); err != nil {
+		return err
 	}
 	var restored, prev Snapshot
 	bundles := map[string][]byte{}
@@ -246,19 +320,15 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 			if aud == ir.AudienceClient && errors.Is(err, store.ErrNotFound) {
 				continue
 			}
-			return fmt.Errorf("read version %d: %w", *to, err)
+			return err
 		}
-		v, err := verifyPayload(data, jwks)
+		v, b, err := verifyRestored(data, jwks, *project, *envName, aud)
 		if err != nil {
-			return fmt.Errorf("version %d %s bundle: %w", *to, aud, err)
+			return fmt.Errorf("restore version %d %s bundle: %w", *to, aud, err)
 		}
 		ttl := v.Claims.ExpiresAt.Sub(v.Claims.IssuedAt)
 		if ttl, err = parseTTL(*ttlFlag, ttl); err != nil {
 			return err
-		}
-		b, err := ir.Decode(v.Payload, ir.DefaultLimits())
-		if err != nil {
-			return fmt.Errorf("version %d %s bundle: %w", *to, aud, err)
 		}
 		c := envelope.Claims{Project: *project, Environment: *envName, Audience: aud, Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(ttl)}
 		out, err := seal.Seal(v.Payload, c, signer)

@@ -114,9 +114,9 @@ func printWebhookStatuses(e *Env, ss []webhook.Status) {
 		if s.Disabled {
 			disabled++
 			fmt.Fprintf(e.Stdout, "webhook %s: DISABLED since %s after %d consecutive failures (last error: %s); fix it and publish, or re-enable it\n",
-				s.Name, s.DisabledAt.UTC().Format("2006-01-02T15:04:05Z"), s.ConsecutiveFailures, s.LastError)
+				s.Name, s.DisabledAt.UTC().Format("2006-01-02T15:04:05Z"), s.ConsecutiveFailures, printable(s.LastError))
 		} else if s.ConsecutiveFailures > 0 {
-			fmt.Fprintf(e.Stdout, "webhook %s: enabled, %d consecutive failure(s) (last error: %s)\n", s.Name, s.ConsecutiveFailures, s.LastError)
+			fmt.Fprintf(e.Stdout, "webhook %s: enabled, %d consecutive failure(s) (last error: %s)\n", s.Name, s.ConsecutiveFailures, printable(s.LastError))
 		}
 	}
 	if disabled == 0 {

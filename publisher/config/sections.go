@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/internal/redact"
 )
 
 func (p *parser) environments(n *yaml.Node) []*Environment {
@@ -384,7 +385,7 @@ func (p *parser) webhook(n *yaml.Node, path string) *Webhook {
 		if s, ok := p.str(v.val, path+".url"); ok {
 			u, err := url.Parse(s)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				p.errf(v.val, path+".url", "expected an absolute http(s) URL, got %q", s)
+				p.errf(v.val, path+".url", "expected an absolute http(s) URL, got %q", redact.URL(s))
 			} else {
 				w.URL = s
 			}

@@ -60,12 +60,29 @@ type AuditRecord struct {
 	Summary     []string          `json:"summary,omitempty"`
 }
 
+// Abandon is the content of <project>/<env>/abandoned/<version>.json,
+// written create-only by a publisher whose publish failed after it had
+// claimed the version: Head skips such a claim at once instead of waiting
+// until it is stale.
+type Abandon struct {
+	Format      int       `json:"format"`
+	Project     string    `json:"project"`
+	Environment string    `json:"environment"`
+	Version     uint64    `json:"version"`
+	Actor       string    `json:"actor"`
+	At          time.Time `json:"at"`
+	// Error says why the publish failed.
+	Error string `json:"error"`
+}
+
 // HistoryEntry is an audit record plus whether its version ever went live.
 // An unpublished entry is a claim whose publisher failed or crashed before
-// it moved the pointer (or one still in progress).
+// it moved the pointer (or one still in progress); Abandoned is set when
+// that publisher recorded its failure.
 type HistoryEntry struct {
 	AuditRecord
-	Published bool `json:"published"`
+	Published bool     `json:"published"`
+	Abandoned *Abandon `json:"abandoned,omitempty"`
 }
 
 // ConflictError is returned when another publisher took the version this one
@@ -77,18 +94,29 @@ type ConflictError struct {
 	Version uint64
 	// Pending is true when that version is claimed but not live yet.
 	Pending bool
-	// Actor and At describe the claim when it is pending.
-	Actor string
-	At    time.Time
+	// Actor and At describe the claim when it is pending; StaleAt is when
+	// Head starts skipping it if it never goes live, and Now the clock of
+	// the publisher that lost (claims dated after it come from a machine
+	// whose clock is ahead).
+	Actor   string
+	At      time.Time
+	StaleAt time.Time
+	Now     time.Time
 }
 
 // Error returns "retry: someone published version N" (or, for a claim
-// still in progress, "retry: someone is publishing version N (...)").
+// still in progress, "retry: someone is publishing version N (...)" with
+// when the claim will be skipped should its publisher have died).
 func (e *ConflictError) Error() string {
-	if e.Pending {
-		return fmt.Sprintf("retry: someone is publishing version %d (claimed by %q at %s)", e.Version, e.Actor, e.At.UTC().Format(time.RFC3339))
+	if !e.Pending {
+		return fmt.Sprintf("retry: someone published version %d", e.Version)
 	}
-	return fmt.Sprintf("retry: someone published version %d", e.Version)
+	ahead := ""
+	if d := e.At.Sub(e.Now); d > 0 {
+		ahead = fmt.Sprintf(", %s ahead of this machine's clock", d.Round(time.Second))
+	}
+	return fmt.Sprintf("retry: someone is publishing version %d (claimed by %q at %s%s); if that publish died, the claim is skipped from %s",
+		e.Version, e.Actor, e.At.UTC().Format(time.RFC3339), ahead, e.StaleAt.UTC().Format(time.RFC3339))
 }
 
 // Unwrap makes errors.Is(err, ErrPreconditionFailed) hold.
@@ -133,8 +161,9 @@ type Head struct {
 	Pointer *Pointer
 	// Next is the version to seal into the bundles passed to Publish.
 	Next uint64
-	// Skipped lists abandoned claims between Current and Next.
-	Skipped []uint64
+	// Skipped lists the claims between Current and Next that never went
+	// live and are skipped.
+	Skipped []Skipped
 
 	etag string // of the pointer; "" when absent
 }
@@ -185,9 +214,23 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
+// Skipped is a claim Head skipped, and why.
+type Skipped struct {
+	Version uint64
+	Actor   string
+	At      time.Time
+	// Why is "abandoned: <the publisher's error>", "stale: ..." or
+	// "dated in the future: ...".
+	Why string
+}
+
 // Head reads the live pointer and chooses the next version: Current+1,
-// skipping versions whose claims are older than StaleAfter (abandoned by a
-// publisher that failed between claiming and going live).
+// skipping the versions whose claims never went live and whose publisher
+// recorded its failure (Abandon), or that are StaleAfter old (the
+// publisher died between claiming and going live), or that are dated more
+// than StaleAfter ahead of this clock (no live publish is that far ahead;
+// a claim dated less far ahead blocks at most until it is StaleAfter old,
+// so never longer than twice StaleAfter).
 func (p *Publisher) Head(ctx context.Context, project, env string) (Head, error) {
 	h := Head{Project: project, Environment: env}
 	ptr, etag, err := p.ReadPointer(ctx, project, env)
@@ -207,11 +250,22 @@ func (p *Publisher) Head(ctx context.Context, project, env string) (Head, error)
 		if err != nil {
 			return Head{}, fmt.Errorf("read head: %w", err)
 		}
-		if p.now().Sub(rec.At) < p.staleAfter() {
+		sk := Skipped{Version: h.Next, Actor: rec.Actor, At: rec.At}
+		ab, err := p.readAbandon(ctx, project, env, h.Next)
+		switch age, stale := p.now().Sub(rec.At), p.staleAfter(); {
+		case err == nil:
+			sk.Why = "abandoned: " + ab.Error
+		case !isNotFound(err):
+			return Head{}, fmt.Errorf("read head: %w", err)
+		case age >= stale:
+			sk.Why = fmt.Sprintf("stale: claimed %s ago and never went live", age.Round(time.Second))
+		case age < -stale:
+			sk.Why = fmt.Sprintf("dated in the future: claimed at %s, %s ahead of this machine's clock", rec.At.UTC().Format(time.RFC3339), (-age).Round(time.Second))
+		default:
 			// A claim in progress: Publish will report the conflict.
 			return h, nil
 		}
-		h.Skipped = append(h.Skipped, h.Next)
+		h.Skipped = append(h.Skipped, sk)
 		h.Next++
 	}
 }
@@ -301,10 +355,7 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	// 2. The immutable bundles.
 	for _, aud := range audiences {
 		if err := p.Blob.Put(ctx, BundleKey(h.Project, h.Environment, h.Next, aud), req.Bundles[aud], blob.IfNoneMatch()); err != nil {
-			if errors.Is(err, blob.ErrPreconditionFailed) {
-				return nil, p.conflict(ctx, h, h.Next)
-			}
-			return nil, fmt.Errorf("publish: write %s bundle: %w", aud, err)
+			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish: write %s bundle: %w", aud, err))
 		}
 	}
 	// 3. Go live.
@@ -326,7 +377,7 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 			break
 		}
 		if !errors.Is(err, blob.ErrPreconditionFailed) {
-			return nil, fmt.Errorf("publish: write pointer: %w", err)
+			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish: write pointer: %w", err))
 		}
 		cur, etag, rerr := p.ReadPointer(ctx, h.Project, h.Environment)
 		if rerr == nil && h.Pointer != nil && try < 5 && samePointer(cur, h.Pointer) {
@@ -349,6 +400,65 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	return rec, nil
 }
 
+// abandon records that this publisher's claim on h.Next will never go live
+// because of cause, so that the next Head skips it at once, and returns
+// cause with what happened to the claim.
+func (p *Publisher) abandon(ctx context.Context, h Head, actor string, cause error) error {
+	ab := Abandon{
+		Format: recordFormat, Project: h.Project, Environment: h.Environment,
+		Version: h.Next, Actor: actor, At: p.now(), Error: cause.Error(),
+	}
+	data, err := json.MarshalIndent(ab, "", "  ")
+	if err == nil {
+		err = p.Blob.Put(ctx, AbandonKey(h.Project, h.Environment, h.Next), append(data, '\n'), blob.IfNoneMatch())
+	}
+	if err != nil {
+		return fmt.Errorf("%w (version %d stays claimed and is skipped once %s old: recording the failure failed too: %v)", cause, h.Next, p.staleAfter(), err)
+	}
+	return fmt.Errorf("%w (version %d was released: the next publish skips it)", cause, h.Next)
+}
+
+// readAbandon returns the Abandon record of version v, or an error
+// wrapping ErrNotFound.
+func (p *Publisher) readAbandon(ctx context.Context, project, env string, v uint64) (*Abandon, error) {
+	return readRecord[Abandon](ctx, p.Blob, "abandon record", AbandonKey(project, env, v), project, env, v)
+}
+
+// versioned is a per-version record: it names its format, project,
+// environment and version, which must be the ones its key says.
+type versioned interface {
+	ident() (format int, project, env string, version uint64)
+}
+
+func (r *AuditRecord) ident() (int, string, string, uint64) {
+	return r.Format, r.Project, r.Environment, r.Version
+}
+
+func (a *Abandon) ident() (int, string, string, uint64) {
+	return a.Format, a.Project, a.Environment, a.Version
+}
+
+// readRecord reads and strictly decodes the record at key, checking that
+// it is of this format and for project/env version v; a missing record is
+// an error wrapping ErrNotFound.
+func readRecord[T any, PT interface {
+	*T
+	versioned
+}](ctx context.Context, b Blob, what, key, project, env string, v uint64) (*T, error) {
+	data, _, err := b.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	rec := PT(new(T))
+	if err := decodeStrict(data, rec); err != nil {
+		return nil, fmt.Errorf("read %s %s: %w", what, key, err)
+	}
+	if f, prj, e, ver := rec.ident(); f != recordFormat || ver != v || prj != project || e != env {
+		return nil, fmt.Errorf("read %s %s: format %d, names %s/%s version %d", what, key, f, prj, e, ver)
+	}
+	return (*T)(rec), nil
+}
+
 // conflict builds the ConflictError for a lost race on version v.
 func (p *Publisher) conflict(ctx context.Context, h Head, v uint64) error {
 	ce := &ConflictError{Version: v}
@@ -359,6 +469,7 @@ func (p *Publisher) conflict(ctx context.Context, h Head, v uint64) error {
 	// Not live (yet): describe the claim when it can be read.
 	if rec, err := p.readAudit(ctx, h.Project, h.Environment, v); err == nil {
 		ce.Pending, ce.Actor, ce.At = true, rec.Actor, rec.At
+		ce.StaleAt, ce.Now = rec.At.Add(p.staleAfter()), p.now()
 	}
 	return ce
 }
@@ -370,19 +481,7 @@ func Digest(data []byte) string {
 }
 
 func (p *Publisher) readAudit(ctx context.Context, project, env string, v uint64) (*AuditRecord, error) {
-	key := AuditKey(project, env, v)
-	data, _, err := p.Blob.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	var rec AuditRecord
-	if err := decodeStrict(data, &rec); err != nil {
-		return nil, fmt.Errorf("read audit record %s: %w", key, err)
-	}
-	if rec.Format != recordFormat || rec.Version != v || rec.Project != project || rec.Environment != env {
-		return nil, fmt.Errorf("read audit record %s: format %d, names %s/%s version %d", key, rec.Format, rec.Project, rec.Environment, rec.Version)
-	}
-	return &rec, nil
+	return readRecord[AuditRecord](ctx, p.Blob, "audit record", AuditKey(project, env, v), project, env, v)
 }
 
 // ReadAudit returns the audit record of one version.
@@ -426,6 +525,24 @@ func (p *Publisher) History(ctx context.Context, project, env string) (ptr *Poin
 		}
 		byVersion[v] = len(entries)
 		entries = append(entries, HistoryEntry{AuditRecord: *rec})
+	}
+	abPrefix := envPrefix(project, env) + "abandoned/"
+	abKeys, err := p.Blob.List(ctx, abPrefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read history: %w", err)
+	}
+	for _, k := range abKeys {
+		name := strings.TrimSuffix(strings.TrimPrefix(k, abPrefix), ".json")
+		v, perr := strconv.ParseUint(name, 10, 64)
+		i, ok := byVersion[v]
+		if perr != nil || len(name) != 20 || !ok {
+			continue
+		}
+		ab, err := p.readAbandon(ctx, project, env, v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read history: %w", err)
+		}
+		entries[i].Abandoned = ab
 	}
 	if ptr != nil {
 		for v := ptr.Version; v != 0; {

@@ -7,6 +7,7 @@
 //
 //	<project>/<env>/bundles/<version>.<audience>.jws   immutable, create-only
 //	<project>/<env>/audit/<version, 20 digits>.json    immutable, create-only
+//	<project>/<env>/abandoned/<version, 20 digits>.json  a failed claim, create-only
 //	<project>/<env>/current.json                       the pointer, compare-and-swap
 //	<project>/webhooks.json                            webhook delivery state (package webhook)
 //
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgeflag/edgeflag/publisher/internal/redact"
 	"github.com/edgeflag/edgeflag/publisher/names"
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 	"github.com/edgeflag/edgeflag/publisher/store/filestore"
@@ -52,19 +54,21 @@ var ErrPreconditionFailed = blob.ErrPreconditionFailed
 func Open(ctx context.Context, rawURL string) (Blob, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		// The parse error would quote the URL, query string included.
+		return nil, fmt.Errorf("open store %s: not a URL", redact.URL(rawURL))
 	}
+	shown := redact.URL(rawURL)
 	switch u.Scheme {
 	case "file":
 		if u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("open store %q: file URLs take no query or fragment", rawURL)
+			return nil, fmt.Errorf("open store %s: file URLs take no query or fragment", shown)
 		}
 		p := u.Host + u.Path
 		if u.Host == "localhost" {
 			p = u.Path
 		}
 		if p == "" {
-			return nil, fmt.Errorf("open store %q: missing path", rawURL)
+			return nil, fmt.Errorf("open store %s: missing path", shown)
 		}
 		return filestore.New(p)
 	case "s3":
@@ -74,7 +78,7 @@ func Open(ctx context.Context, rawURL string) (Blob, error) {
 			switch k {
 			case "region", "endpoint", "pathStyle":
 			default:
-				return nil, fmt.Errorf("open store %q: unknown parameter %q (want region, endpoint, pathStyle)", rawURL, k)
+				return nil, fmt.Errorf("open store %s: unknown parameter %q (want region, endpoint, pathStyle)", shown, k)
 			}
 		}
 		opts.Region = q.Get("region")
@@ -82,15 +86,15 @@ func Open(ctx context.Context, rawURL string) (Blob, error) {
 		if ps := q.Get("pathStyle"); ps != "" {
 			b, err := strconv.ParseBool(ps)
 			if err != nil {
-				return nil, fmt.Errorf("open store %q: pathStyle: %w", rawURL, err)
+				return nil, fmt.Errorf("open store %s: pathStyle: %w", shown, err)
 			}
 			opts.PathStyle = b
 		}
 		return s3store.Open(ctx, opts)
 	case "":
-		return nil, fmt.Errorf("open store %q: missing scheme (want file:// or s3://)", rawURL)
+		return nil, fmt.Errorf("open store %s: missing scheme (want file:// or s3://)", shown)
 	default:
-		return nil, fmt.Errorf("open store %q: unsupported scheme %q (want file:// or s3://)", rawURL, u.Scheme)
+		return nil, fmt.Errorf("open store %s: unsupported scheme %q (want file:// or s3://)", shown, u.Scheme)
 	}
 }
 
@@ -118,6 +122,12 @@ func BundleKey(project, env string, version uint64, audience string) string {
 // AuditKey is the key of the audit record of one version.
 func AuditKey(project, env string, version uint64) string {
 	return fmt.Sprintf("%saudit/%020d.json", envPrefix(project, env), version)
+}
+
+// AbandonKey is the key of the record a failed publisher leaves for the
+// version it had claimed.
+func AbandonKey(project, env string, version uint64) string {
+	return fmt.Sprintf("%sabandoned/%020d.json", envPrefix(project, env), version)
 }
 
 // isNotFound reports whether err wraps ErrNotFound.

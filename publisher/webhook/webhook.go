@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeflag/edgeflag/publisher/internal/redact"
 	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
 )
 
@@ -226,6 +227,10 @@ type Result struct {
 	Err error
 	// Skipped is true when the hook was disabled and nothing was sent.
 	Skipped bool
+	// Local is true when the delivery failed on this machine before any
+	// request (its secret could not be resolved here): it says nothing
+	// about the receiver, so it does not count towards auto-disable.
+	Local bool
 	// Disabled is true when the hook is disabled after this delivery.
 	Disabled bool
 	// ConsecutiveFailures after this delivery.
@@ -340,12 +345,12 @@ func (d *Dispatcher) Deliver(ctx context.Context, h Hook, ev Event) Result {
 	}
 	secret, err := ResolveSecret(h.Secret, getenv, readFile)
 	if err != nil {
-		res.Err = fmt.Errorf("deliver to %s: %w", h.Name, err)
+		res.Err, res.Local = fmt.Errorf("deliver to %s: %w", h.Name, err), true
 		return res
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		res.Err = fmt.Errorf("deliver to %s: encode event: %w", h.Name, err)
+		res.Err, res.Local = fmt.Errorf("deliver to %s: encode event: %w", h.Name, err), true
 		return res
 	}
 	client := d.Client
@@ -381,7 +386,8 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, h Hook, t
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
-		return 0, false, fmt.Errorf("deliver to %s: %w", h.Name, err)
+		// The parse error would quote the URL, query string included.
+		return 0, false, fmt.Errorf("deliver to %s: invalid URL %s", h.Name, redact.URL(h.URL))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "edgeflag-webhook/1")
@@ -390,7 +396,9 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, h Hook, t
 	req.Header.Set(HeaderSignature, Sign(secret, d.now().Unix(), body))
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, true, fmt.Errorf("deliver to %s: %w", h.Name, err)
+		// The client's error names the URL; a token in its query string
+		// must not reach the output or the shared state file.
+		return 0, true, fmt.Errorf("deliver to %s: %w", h.Name, redact.Error(err))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
@@ -402,7 +410,9 @@ func (d *Dispatcher) attempt(ctx context.Context, client *http.Client, h Hook, t
 }
 
 // Fire delivers ev to every hook that wants it, concurrently, skipping
-// disabled ones, and records each outcome in d.State. The results are in
+// disabled ones, and records each outcome in d.State, except Local
+// failures (a secret missing on this machine is not the receiver's fault,
+// and must not disable the hook for everyone sharing the store). The results are in
 // hooks order; the error reports only a failure to persist state.
 func (d *Dispatcher) Fire(ctx context.Context, hooks []Hook, ev Event) ([]Result, error) {
 	var (
@@ -439,7 +449,11 @@ func (d *Dispatcher) Fire(ctx context.Context, hooks []Hook, ev Event) ([]Result
 		go func() {
 			defer wg.Done()
 			r := d.Deliver(ctx, h, ev)
-			if d.State != nil {
+			if d.State != nil && r.Local {
+				if hs, ok := st.Webhooks[h.Name]; ok && hs.Fingerprint == h.Fingerprint() {
+					r.ConsecutiveFailures = hs.ConsecutiveFailures
+				}
+			} else if d.State != nil {
 				hs, err := d.State.record(ctx, h, r.Err, d.now(), orDefault(d.DisableAfter, DefaultDisableAfter))
 				if err != nil {
 					mu.Lock()

@@ -392,6 +392,39 @@ func TestSecretFileBounded(t *testing.T) {
 	}
 }
 
+// A secret that cannot be resolved on this machine fails the delivery
+// without a request and without touching the shared failure count: twelve
+// such deliveries leave the hook enabled for everyone, and its count where
+// the receiver's real answers put it.
+func TestUnresolvedSecretDoesNotCount(t *testing.T) {
+	r := newReceiver(t, -1, http.StatusInternalServerError)
+	d, _ := fastDispatcher(t, true)
+	d.MaxRetries = -1
+	good := hook(r.srv.URL)
+	if res, _ := d.Fire(context.Background(), []webhook.Hook{good}, event()); res[0].ConsecutiveFailures != 1 || res[0].Local {
+		t.Fatalf("a real failure: %+v", res[0])
+	}
+	// The same hook, on a machine where its secret's variable is unset.
+	missing := good
+	d.Getenv = func(string) (string, bool) { return "", false }
+	for i := 0; i < 12; i++ {
+		res, err := d.Fire(context.Background(), []webhook.Hook{missing}, event())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res[0].Local || res[0].Disabled || res[0].ConsecutiveFailures != 1 || res[0].Attempts != 0 {
+			t.Fatalf("delivery %d without a secret: %+v", i, res[0])
+		}
+	}
+	sts, err := d.State.Statuses(context.Background(), []webhook.Hook{good})
+	if err != nil || sts[0].Disabled || sts[0].ConsecutiveFailures != 1 || !strings.Contains(sts[0].LastError, "500") {
+		t.Errorf("shared state after local failures: %+v, %v", sts, err)
+	}
+	if r.requests.Load() != 1 {
+		t.Errorf("%d requests, want the one real attempt", r.requests.Load())
+	}
+}
+
 func TestCanceledContextStopsRetries(t *testing.T) {
 	r := newReceiver(t, -1, http.StatusServiceUnavailable)
 	d, _ := fastDispatcher(t, false)
