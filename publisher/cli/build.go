@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,27 +37,44 @@ type sealed struct {
 func (e *Env) buildSealed(doc *config.Document, env string, s seal.Signer, version uint64, now time.Time, ttl time.Duration) ([]sealed, error) {
 	var out []sealed
 	for _, aud := range audiences {
-		b, err := e.compileEnv(doc, env, aud)
+		b, payload, err := e.compilePayload(doc, env, aud)
 		if err != nil {
 			return nil, err
 		}
-		data, err := seal.SealBundle(b, envelope.Claims{Version: version, IssuedAt: now, ExpiresAt: now.Add(ttl)}, s)
+		data, err := sealPayload(payload, doc.Project, env, aud, version, now, ttl, s)
 		if err != nil {
-			return nil, fmt.Errorf("seal %s bundle: %w", aud, err)
+			return nil, err
 		}
 		out = append(out, sealed{aud: aud, ir: b, data: data})
 	}
 	return out, nil
 }
 
-// parseTTL parses --ttl; "" means the environment's bundleTTL.
+// sealPayload seals a checked IR encoding as version, issued at now and
+// valid for ttl (seal.SealIR: the result opens under a verifier's default
+// limits). A bundle verifiers would refuse is a validation error.
+func sealPayload(payload []byte, project, env string, aud ir.Audience, version uint64, now time.Time, ttl time.Duration, s seal.Signer) ([]byte, error) {
+	c := envelope.Claims{Project: project, Environment: env, Audience: aud, Version: version, IssuedAt: now, ExpiresAt: now.Add(ttl)}
+	data, err := seal.SealIR(payload, c, s)
+	if errors.Is(err, seal.ErrUnverifiable) {
+		return nil, invalidf("%s bundle: %w", aud, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s bundle: %w", aud, err)
+	}
+	return data, nil
+}
+
+// parseTTL parses --ttl; "" means the environment's bundleTTL. Bundles
+// carry whole seconds and must expire after they are issued, so a TTL is
+// at least a second.
 func parseTTL(s string, def time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, invalidf("--ttl must be a positive duration such as 168h, not %q", s)
+	if err != nil || d < time.Second {
+		return 0, invalidf("--ttl must be a duration of at least 1s such as 168h, not %q", s)
 	}
 	return d, nil
 }

@@ -245,6 +245,9 @@ func (e *Env) parseNow(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalidf("parse --now: %q is not an RFC 3339 time (e.g. 2026-05-01T12:00:00Z)", s)
 	}
+	if t.Before(time.Unix(0, 0)) {
+		return time.Time{}, invalidf("parse --now: %s is before 1970 (bundles carry issue times as Unix seconds)", s)
+	}
 	return t, nil
 }
 

@@ -24,7 +24,7 @@ func (e *Env) loadDoc(dir string, now time.Time, strict bool) (*config.Document,
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, invalidf("%s is not a directory", dir)
 	}
-	doc, diags := compile.Validate(dir, compile.LintOptions{Strict: strict, Now: now})
+	doc, diags := compile.LoadAndLint(dir, compile.LintOptions{Strict: strict, Now: now})
 	if diags.HasErrors() {
 		printDiags(e, diags)
 		return nil, invalidf("%s has %d error(s); fix them first (edgeflag validate %s)", dir, len(diags.Errors()), dir)
@@ -37,27 +37,36 @@ func (e *Env) loadDoc(dir string, now time.Time, strict bool) (*config.Document,
 // a published bundle would carry it: the built IR is encoded and decoded
 // again, so callers see what the codec preserves.
 func (e *Env) compileEnv(doc *config.Document, env string, aud ir.Audience) (*ir.Bundle, error) {
+	b, _, err := e.compilePayload(doc, env, aud)
+	return b, err
+}
+
+// compilePayload is compileEnv that also returns the IR encoding, checked
+// as a verifier with default limits will open it (compile.Payload): a
+// bundle it returns seals into one that verifiers accept.
+func (e *Env) compilePayload(doc *config.Document, env string, aud ir.Audience) (*ir.Bundle, []byte, error) {
 	if doc.Environment(env) == nil {
 		names := make([]string, len(doc.Environments))
 		for i, x := range doc.Environments {
 			names[i] = x.Name
 		}
-		return nil, invalidf("unknown environment %q%s (declared: %s)", env, config.DidYouMean(env, names), strings.Join(names, ", "))
+		return nil, nil, invalidf("unknown environment %q%s (declared: %s)", env, config.DidYouMean(env, names), strings.Join(names, ", "))
 	}
 	b, diags := compile.Build(doc, env, aud)
 	if diags.HasErrors() {
 		printDiags(e, diags)
-		return nil, invalidf("build %s %s bundle: %d error(s)", env, aud, len(diags.Errors()))
+		return nil, nil, invalidf("build %s %s bundle: %d error(s)", env, aud, len(diags.Errors()))
 	}
-	enc, err := ir.Encode(b)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s bundle: %w", aud, err)
+	enc, diags := compile.Payload(doc, b)
+	if diags.HasErrors() {
+		printDiags(e, diags)
+		return nil, nil, invalidf("build %s %s bundle: %d error(s)", env, aud, len(diags.Errors()))
 	}
 	out, err := ir.Decode(enc, ir.DefaultLimits())
 	if err != nil {
-		return nil, fmt.Errorf("decode %s bundle: %w", aud, err)
+		return nil, nil, fmt.Errorf("decode %s bundle: %w", aud, err)
 	}
-	return out, nil
+	return out, enc, nil
 }
 
 func parseAudience(s string) (ir.Audience, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/config"
-	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/webhook"
 )
@@ -47,13 +46,16 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Compile before touching the store (fails fast on unknown env).
+	// Compile and check before touching the store (fails fast on an
+	// unknown environment or a bundle verifiers would refuse).
 	var next Snapshot
+	payloads := map[ir.Audience][]byte{}
 	for _, aud := range audiences {
-		b, err := e.compileEnv(doc, *envName, aud)
+		b, payload, err := e.compilePayload(doc, *envName, aud)
 		if err != nil {
 			return err
 		}
+		payloads[aud] = payload
 		if aud == ir.AudienceServer {
 			next.Server = b
 		} else {
@@ -71,28 +73,15 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 		return fmt.Errorf("read store head: %w", err)
 	}
 	e.noteSkipped(name, head)
-	var prev Snapshot
-	if head.Current > 0 {
-		// The summary is informational: the previous version is read from
-		// the store this publisher writes to, verified by its digest in the
-		// audit record (not by signature: it may be from a rotated key).
-		if prev, err = readSnapshot(ctx, p, doc.Project, *envName, head.Current, nil); err != nil {
-			return fmt.Errorf("read previous version: %w", err)
-		}
-	}
-	changes := summary(Diff(prev, next))
+	changes := e.changeSummary(ctx, name, p, doc.Project, *envName, head.Current, next)
 	if e.afterHead != nil {
 		e.afterHead()
 	}
 	bundles := map[string][]byte{}
 	for _, aud := range audiences {
-		b := next.Server
-		if aud == ir.AudienceClient {
-			b = next.Client
-		}
-		data, err := seal.SealBundle(b, envelope.Claims{Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(envCfg.BundleTTL)}, signer)
+		data, err := sealPayload(payloads[aud], doc.Project, *envName, aud, head.Next, now, envCfg.BundleTTL, signer)
 		if err != nil {
-			return fmt.Errorf("seal %s bundle: %w", aud, err)
+			return err
 		}
 		bundles[aud.String()] = data
 	}
@@ -164,6 +153,24 @@ func verifyRestored(data []byte, jwks []envelope.Key, project, env string, aud i
 		return nil, nil, fmt.Errorf("payload is for %s/%s (%s), not %s/%s (%s)", b.Project, b.Environment, b.Audience, project, env, aud)
 	}
 	return v, b, nil
+}
+
+// changeSummary is the audit summary from the live version (0: none) to
+// next. It is informational: the live version is read from the store this
+// publisher writes to, verified by its digest in the audit record (not by
+// signature: it may be from a rotated key), and a live version that cannot
+// be read does not stop the publish (which is how such an environment is
+// repaired); the summary then says so.
+func (e *Env) changeSummary(ctx context.Context, cmd string, p *store.Publisher, project, env string, live uint64, next Snapshot) []string {
+	var prev Snapshot
+	if live > 0 {
+		var err error
+		if prev, err = readSnapshot(ctx, p, project, env, live, nil); err != nil {
+			fmt.Fprintf(e.Stderr, "edgeflag: %s: note: no change summary: %s\n", cmd, printable(err.Error()))
+			return []string{fmt.Sprintf("(no change summary: live version %d could not be read)", live)}
+		}
+	}
+	return summary(Diff(prev, next))
 }
 
 // publishErr turns a lost race into its retry message (exit 2).
@@ -266,6 +273,9 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 	if err := checkNames("--project", *project, "--env", *envName); err != nil {
 		return err
 	}
+	if _, err := parseTTL(*ttlFlag, time.Second); err != nil {
+		return err // checked before the store is read
+	}
 	now := e.now()
 	var doc *config.Document
 	if *cfgDir != "" {
@@ -312,7 +322,7 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 	if err := checkLive(ctx, p, *project, *envName, *to); err != nil {
 		return err
 	}
-	var restored, prev Snapshot
+	var restored Snapshot
 	bundles := map[string][]byte{}
 	for _, aud := range audiences {
 		data, err := p.ReadVersion(ctx, *project, *envName, *to, aud.String())
@@ -330,10 +340,9 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 		if ttl, err = parseTTL(*ttlFlag, ttl); err != nil {
 			return err
 		}
-		c := envelope.Claims{Project: *project, Environment: *envName, Audience: aud, Version: head.Next, IssuedAt: now, ExpiresAt: now.Add(ttl)}
-		out, err := seal.Seal(v.Payload, c, signer)
+		out, err := sealPayload(v.Payload, *project, *envName, aud, head.Next, now, ttl, signer)
 		if err != nil {
-			return fmt.Errorf("seal %s bundle: %w", aud, err)
+			return err
 		}
 		bundles[aud.String()] = out
 		if aud == ir.AudienceServer {
@@ -342,12 +351,9 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 			restored.Client = b
 		}
 	}
-	if prev, err = readSnapshot(ctx, p, *project, *envName, head.Current, nil); err != nil {
-		return fmt.Errorf("read current version: %w", err)
-	}
 	rec, err := p.Publish(ctx, head, store.Request{
 		Action: store.ActionRollback, Bundles: bundles, Actor: e.actor(*actorFlag), Reason: *reason,
-		Summary: summary(Diff(prev, restored)), RollbackOf: *to,
+		Summary: e.changeSummary(ctx, name, p, *project, *envName, head.Current, restored), RollbackOf: *to,
 	})
 	if err != nil {
 		return publishErr(err)

@@ -19,6 +19,8 @@ import (
 const DefaultBucketBy = "targetingKey"
 
 // Build compiles the document's flags for one environment and audience.
+// Counts and strings a verifier with default limits would refuse are
+// errors at the first segment or flag that crosses each limit.
 //
 // The result is deterministic: the same document, environment and audience
 // always give an identical Bundle (and so, through ir.Encode, identical
@@ -61,11 +63,14 @@ func Build(doc *config.Document, env string, aud ir.Audience) (*ir.Bundle, Diagn
 
 	b := ir.NewBuilder(doc.Project, env, aud)
 	xenv := newEnv(doc, segs, flags)
-	for _, s := range segs {
+	fit := newFitter(env, aud, &ds)
+	for i, s := range segs {
 		b.Bundle.Segments = append(b.Bundle.Segments, buildSegment(doc, env, aud, s, xenv, b, &ds))
+		fit.segment(b.Bundle, i, s)
 	}
-	for _, f := range flags {
+	for i, f := range flags {
 		b.Bundle.Flags = append(b.Bundle.Flags, buildFlag(f, env, aud, xenv, b, &ds))
+		fit.flag(b.Bundle, i, f)
 	}
 	ds.Sort()
 	if ds.HasErrors() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/config"
 	"github.com/edgeflag/edgeflag/publisher/expr"
 	"github.com/edgeflag/edgeflag/publisher/names"
@@ -188,12 +189,37 @@ func segFlags(a *analysis, name string, seen map[string]bool) []string {
 	return out
 }
 
-// Validate loads dir and lints it: what `edgeflag validate DIR [--strict]`
-// runs. The diagnostics of both steps are merged and sorted; validation
-// fails when diags.HasErrors().
-func Validate(dir string, opts LintOptions) (*config.Document, Diagnostics) {
+// LoadAndLint loads dir and lints it: what every command that reads a
+// config directory checks first. The diagnostics of both steps are merged
+// and sorted.
+func LoadAndLint(dir string, opts LintOptions) (*config.Document, Diagnostics) {
 	doc, ds := config.Load(dir)
 	ds = append(ds, Lint(doc, opts)...)
+	ds.Sort()
+	return doc, ds
+}
+
+// Validate is what `edgeflag validate DIR [--strict]` runs: LoadAndLint,
+// then, when that found no error, Build and Payload for every environment
+// and audience, so that a directory that validates also builds and
+// publishes (no bundle of it is one a verifier would refuse). Validation
+// fails when diags.HasErrors().
+func Validate(dir string, opts LintOptions) (*config.Document, Diagnostics) {
+	doc, ds := LoadAndLint(dir, opts)
+	if ds.HasErrors() {
+		return doc, ds
+	}
+	for _, e := range doc.Environments {
+		for _, aud := range []ir.Audience{ir.AudienceServer, ir.AudienceClient} {
+			b, bds := Build(doc, e.Name, aud)
+			ds = append(ds, bds.Errors()...)
+			if b == nil {
+				continue
+			}
+			_, pds := Payload(doc, b)
+			ds = append(ds, pds...)
+		}
+	}
 	ds.Sort()
 	return doc, ds
 }

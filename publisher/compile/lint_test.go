@@ -180,3 +180,31 @@ func TestLintPathNames(t *testing.T) {
 		t.Errorf("a valid environment name reported:\n%s", got)
 	}
 }
+
+// Strings longer than a verifier decodes are build errors at the place the
+// string was written, so validate, build and publish report them alike.
+func TestBuildReportsOversizeStrings(t *testing.T) {
+	long := strings.Repeat("k", ir.DefaultLimits().MaxStringLen+1)
+	src := "project: p\nenvironments: [dev]\nsegments:\n  s:\n    keys: [short, " + long + "]\nflags:\n  f:\n    type: boolean\n    description: " + long + "\n"
+	doc, ds := config.Parse([]config.File{{Name: "f.yaml", Data: []byte(src)}})
+	if ds.HasErrors() {
+		t.Fatalf("load: %s", ds.Error())
+	}
+	b, ds := Build(doc, "dev", ir.AudienceServer)
+	got := ds.Error()
+	for _, want := range []string{
+		"f.yaml:5:11: segments.s.keys: a segment key is 1048577 bytes; verifiers accept strings of at most 1048576 bytes",
+		"f.yaml:7:3: flags.f.description: the description is 1048577 bytes; verifiers accept strings of at most 1048576 bytes",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("build lacks %q:\n%s", want, got)
+		}
+	}
+	if b != nil {
+		t.Error("a bundle was built")
+	}
+	// The client bundle carries neither (no client flags, keys as digests).
+	if b, ds := Build(doc, "dev", ir.AudienceClient); b == nil || ds.HasErrors() {
+		t.Errorf("client build: %s", ds.Error())
+	}
+}

@@ -52,8 +52,8 @@ func (p *parser) environments(n *yaml.Node) []*Environment {
 					switch {
 					case err != nil:
 						p.errf(v.val, path+".bundleTTL", "invalid duration %q (use Go syntax, e.g. 720h or 90m)", s)
-					case d <= 0:
-						p.errf(v.val, path+".bundleTTL", "must be positive, got %s", s)
+					case d < time.Second:
+						p.errf(v.val, path+".bundleTTL", "must be at least 1s (bundles carry whole seconds, and expire after they are issued), got %s", s)
 					default:
 						e.BundleTTL = d
 					}
@@ -272,6 +272,12 @@ func (p *parser) value(n *yaml.Node, path string, t ir.FlagType) ([]byte, bool) 
 	b, err := json.Marshal(v)
 	if err != nil {
 		p.errf(n, path, "encode value: %v", err)
+		return nil, false
+	}
+	// The grammar bundle verifiers check values with (nesting depth
+	// included): a value it refuses would make the bundle unopenable.
+	if _, err := ir.ParseJSON(b); err != nil {
+		p.errf(n, path, "value refused by bundle verifiers: %v", err)
 		return nil, false
 	}
 	return b, true

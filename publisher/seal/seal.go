@@ -16,11 +16,13 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
@@ -91,35 +93,126 @@ func Seal(payload []byte, c envelope.Claims, s Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
-	// Check the result with the one verifier, against our own key, so a
-	// signer whose key does not match its public key (a misconfigured KMS
-	// key) or a header the verifier would not accept never leaves the
+	// Check the result with the one verifier, against our own key and
+	// with its default size limits, so a signer whose key does not match
+	// its public key (a misconfigured KMS key), a header the verifier
+	// would not accept or a payload too large for it never leaves the
 	// publisher.
-	self := envelope.Trust{
-		Keys:            []envelope.Key{pub},
-		Project:         c.Project,
-		Environment:     c.Environment,
-		Audience:        c.Audience,
-		Now:             c.IssuedAt,
-		MaxCompressed:   len(compressed),
-		MaxDecompressed: len(payload),
-	}
-	if _, err := envelope.Verify(out, self); err != nil {
-		return nil, fmt.Errorf("seal bundle: self-check: %w", err)
+	if _, err := envelope.Verify(out, selfTrust(pub, c)); err != nil {
+		return nil, selfCheckErr(err)
 	}
 	return out, nil
 }
 
-// SealBundle encodes b with ir.Encode and seals it. The project,
-// environment and audience claims are taken from b; c supplies the
-// version and validity period (its other fields are ignored).
+// SealIR seals payload, which must be the IR encoding of a bundle for the
+// claimed project, environment and audience, and checks that the result
+// opens, as a whole, under a verifier's default limits (envelope.Open:
+// sizes, decoding, the payload against the claims, loading into the
+// engine). A publisher that seals through it never writes a bundle that a
+// verifier rejects.
+func SealIR(payload []byte, c envelope.Claims, s Signer) ([]byte, error) {
+	out, err := Seal(payload, c, s)
+	if err != nil {
+		return nil, err
+	}
+	pub, _ := signerKey(s) // Seal checked it
+	if _, err := envelope.Open(out, selfTrust(pub, c)); err != nil {
+		return nil, selfCheckErr(err)
+	}
+	return out, nil
+}
+
+// SealBundle encodes b with ir.Encode and seals it with SealIR. The
+// project, environment and audience claims are taken from b; c supplies
+// the version and validity period (its other fields are ignored).
 func SealBundle(b *ir.Bundle, c envelope.Claims, s Signer) ([]byte, error) {
 	payload, err := ir.Encode(b)
 	if err != nil {
 		return nil, fmt.Errorf("seal bundle: %w", err)
 	}
 	c.Project, c.Environment, c.Audience = b.Project, b.Environment, b.Audience
-	return Seal(payload, c, s)
+	return SealIR(payload, c, s)
+}
+
+// ErrUnverifiable reports a bundle that verifiers with default limits
+// would reject for its content: too large before or after compression, or
+// a payload that does not decode or load (Preflight, SealIR). The concrete
+// error is an *UnverifiableError.
+var ErrUnverifiable = errors.New("verifiers would reject the bundle")
+
+// UnverifiableError says why verifiers would reject a bundle.
+type UnverifiableError struct {
+	// Reason is the problem in words, e.g. "9437184 bytes (9.0 MiB)
+	// compressed; verifiers accept at most 8388608 bytes (8.0 MiB)".
+	Reason string
+	// Err is the decoder's, engine's or verifier's error, if any.
+	Err error
+}
+
+// Error returns "preflight bundle: " and the reason.
+func (e *UnverifiableError) Error() string { return "preflight bundle: " + e.Reason }
+
+// Unwrap returns the underlying error.
+func (e *UnverifiableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnverifiable) hold.
+func (e *UnverifiableError) Is(target error) bool { return target == ErrUnverifiable }
+
+func unverifiable(err error, format string, args ...any) error {
+	return &UnverifiableError{Reason: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Preflight checks an IR encoding the way envelope.Open with default
+// limits will, without a key: its size, its size once compressed exactly as
+// Seal compresses it, its decoding under ir.DefaultLimits and its loading
+// into the engine. Errors match ErrUnverifiable; compile reports them at
+// the environment they belong to, so validate, build and publish agree.
+func Preflight(payload []byte) error {
+	if n, max := len(payload), envelope.DefaultMaxDecompressed; n > max {
+		return unverifiable(nil, "%s encoded; verifiers accept at most %s", size(n), size(max))
+	}
+	compressed, err := compress(payload)
+	if err != nil {
+		return fmt.Errorf("preflight bundle: %w", err)
+	}
+	if n, max := len(compressed), envelope.DefaultMaxCompressed; n > max {
+		return unverifiable(nil, "%s compressed; verifiers accept at most %s", size(n), size(max))
+	}
+	b, err := ir.Decode(payload, ir.DefaultLimits())
+	if err != nil {
+		return unverifiable(err, "%v", err)
+	}
+	if _, err := eval.Load(b, 1); err != nil {
+		return unverifiable(err, "%v", err)
+	}
+	return nil
+}
+
+// size formats a byte count for messages: "9437184 bytes (9.0 MiB)".
+func size(n int) string {
+	return fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
+}
+
+// selfTrust is the trust a verifier with default limits would apply to a
+// bundle sealed with claims c by the key pub, at its issue time.
+func selfTrust(pub envelope.Key, c envelope.Claims) envelope.Trust {
+	return envelope.Trust{
+		Keys:        []envelope.Key{pub},
+		Project:     c.Project,
+		Environment: c.Environment,
+		Audience:    c.Audience,
+		Now:         c.IssuedAt.Truncate(time.Second),
+	}
+}
+
+// selfCheckErr wraps the verifier's rejection of our own output: a content
+// problem (size, payload) matches ErrUnverifiable, anything else is a
+// broken signer or sealer.
+func selfCheckErr(err error) error {
+	if errors.Is(err, envelope.ErrTooLarge) || errors.Is(err, envelope.ErrPayload) {
+		return fmt.Errorf("seal bundle: self-check: %w", unverifiable(err, "%v", err))
+	}
+	return fmt.Errorf("seal bundle: self-check: %w", err)
 }
 
 // signerKey checks the signer and returns its public key as the verifier

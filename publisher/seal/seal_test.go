@@ -234,3 +234,64 @@ func TestPublicKey(t *testing.T) {
 		t.Fatal("P-384 accepted")
 	}
 }
+
+// validIR is the encoding of a minimal bundle for testClaims.
+func validIR(t *testing.T, project string) []byte {
+	t.Helper()
+	b := ir.NewBuilder(project, "production", ir.AudienceServer)
+	enc, err := ir.Encode(b.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// Nothing Seal or SealIR returns is refused by a verifier with default
+// limits: too large payloads, payloads that do not decode and payloads for
+// another project are errors matching ErrUnverifiable, and Preflight
+// reports the same without a key.
+func TestVerifierLimitsEnforced(t *testing.T) {
+	random := make([]byte, 9<<20)
+	rand.Read(random)
+	huge := make([]byte, envelope.DefaultMaxDecompressed+1)
+	for name, c := range map[string]struct {
+		payload []byte
+		sealIR  bool
+		reason  string
+	}{
+		"compressed over 8 MiB":    {random, false, "compressed; verifiers accept at most 8388608 bytes (8.0 MiB)"},
+		"decompressed over 64 MiB": {huge, false, ""},
+		"not an IR encoding":       {testPayload, true, ""},
+		"another project's IR":     {validIR(t, "other"), true, ""},
+	} {
+		var err error
+		if c.sealIR {
+			_, err = SealIR(c.payload, testClaims(), testSigner())
+		} else {
+			_, err = Seal(c.payload, testClaims(), testSigner())
+		}
+		var ue *UnverifiableError
+		if !errors.Is(err, ErrUnverifiable) || !errors.As(err, &ue) {
+			t.Errorf("%s: sealed or wrong error: %v", name, err)
+		}
+		if name == "another project's IR" {
+			continue // Preflight knows no claims
+		}
+		perr := Preflight(c.payload)
+		if !errors.Is(perr, ErrUnverifiable) || !strings.Contains(perr.Error(), c.reason) {
+			t.Errorf("%s: Preflight = %v, want ErrUnverifiable with %q", name, perr, c.reason)
+		}
+	}
+	good := validIR(t, "shop")
+	if err := Preflight(good); err != nil {
+		t.Fatalf("Preflight of a valid bundle: %v", err)
+	}
+	out, err := SealIR(good, testClaims(), testSigner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := PublicKey(testKid, testKey().Public())
+	if _, err := envelope.Open(out, testTrust(k)); err != nil {
+		t.Errorf("a SealIR bundle does not open: %v", err)
+	}
+}
