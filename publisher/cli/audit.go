@@ -42,15 +42,15 @@ func (e *Env) audit(ctx context.Context, name string, args []string) error {
 	if err := checkNames("--project", *project, "--env", *envName); err != nil {
 		return err
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	p := store.NewPublisher(blob)
 	p.Now = e.now
 	ptr, entries, err := p.History(ctx, *project, *envName)
 	if err != nil {
-		return fmt.Errorf("read history: %w", err)
+		return err
 	}
 	hooks, err := e.webhookStates(ctx, blob, *project, *cfgDir)
 	if err != nil {
@@ -127,7 +127,7 @@ func (e *Env) webhookStates(ctx context.Context, blob store.Blob, project, cfgDi
 		st := &webhook.State{Blob: blob, Project: project}
 		ss, err := st.Statuses(ctx, hooksOf(doc))
 		if err != nil {
-			return nil, fmt.Errorf("read webhook state: %w", err)
+			return nil, err
 		}
 		for _, s := range ss {
 			out[s.Name] = s.HookState

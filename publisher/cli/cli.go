@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/names"
+	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
 // Exit codes.
@@ -260,6 +261,16 @@ func (e *Env) actor(flagValue string) string {
 		}
 	}
 	return "unknown"
+}
+
+// openStore opens --store; a URL that cannot be used as written is a usage
+// error (exit 1).
+func openStore(ctx context.Context, rawURL string) (store.Blob, error) {
+	b, err := store.Open(ctx, rawURL)
+	if errors.Is(err, store.ErrBadURL) {
+		return nil, invalid(err)
+	}
+	return b, err
 }
 
 // checkNames refuses --project/--env values that break the naming rule

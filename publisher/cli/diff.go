@@ -366,9 +366,9 @@ func (e *Env) diff(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	p := store.NewPublisher(blob)
 	p.Now = e.now
@@ -399,7 +399,7 @@ func (e *Env) diff(ctx context.Context, name string, args []string) error {
 		case errors.Is(err, store.ErrNotFound):
 			fromName = "(nothing published)"
 		case err != nil:
-			return fmt.Errorf("read published version: %w", err)
+			return err
 		default:
 			if from, err = readSnapshot(ctx, p, doc.Project, *envName, ptr.Version, jwks); err != nil {
 				return err

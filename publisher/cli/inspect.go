@@ -41,14 +41,6 @@ type InspectFlag struct {
 	Off      string   `json:"off"`
 }
 
-// typedReason is the message of the envelope sentinel err matches, or "".
-func typedReason(err error) string {
-	if s := envelope.ErrorByName(envelope.ErrorName(err)); s != nil {
-		return s.Error()
-	}
-	return ""
-}
-
 func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	fs := e.newFlags(name)
 	jwksPath := fs.String("jwks", "", "trusted public keys (`FILE`)")
@@ -78,8 +70,9 @@ func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	}
 	b, err := openWithOwnClaims(data, jwks, now)
 	if err != nil {
-		if r := typedReason(err); r != "" {
-			return fmt.Errorf("%s: rejected: %s (%w)", pos[0], r, err)
+		if envelope.ErrorName(err) != "" {
+			// The verifier's error starts with the reason it matches.
+			return fmt.Errorf("%s: rejected: %w", pos[0], err)
 		}
 		return err
 	}

@@ -62,15 +62,15 @@ func (e *Env) publish(ctx context.Context, name string, args []string) error {
 			next.Client = b
 		}
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	p := store.NewPublisher(blob)
 	p.Now = e.now
 	head, err := p.Head(ctx, doc.Project, *envName)
 	if err != nil {
-		return fmt.Errorf("read store head: %w", err)
+		return err
 	}
 	e.noteSkipped(name, head)
 	changes := e.changeSummary(ctx, name, p, doc.Project, *envName, head.Current, next)
@@ -173,13 +173,15 @@ func (e *Env) changeSummary(ctx context.Context, cmd string, p *store.Publisher,
 	return summary(Diff(prev, next))
 }
 
-// publishErr turns a lost race into its retry message (exit 2).
+// publishErr returns a failed publish's error: a lost race as its bare
+// retry message (exit 2), anything else as the store reported it (it
+// names the version and the step).
 func publishErr(err error) error {
 	var ce *store.ConflictError
 	if errors.As(err, &ce) {
 		return ce
 	}
-	return fmt.Errorf("publish: %w", err)
+	return err
 }
 
 func (e *Env) printPublished(rec *store.AuditRecord, kid string) {
@@ -305,15 +307,15 @@ func (e *Env) rollback(ctx context.Context, name string, args []string) error {
 			return err
 		}
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	p := store.NewPublisher(blob)
 	p.Now = e.now
 	head, err := p.Head(ctx, *project, *envName)
 	if err != nil {
-		return fmt.Errorf("read store head: %w", err)
+		return err
 	}
 	e.noteSkipped(name, head)
 	if head.Current == 0 {

@@ -14,7 +14,6 @@ import (
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
 	"github.com/edgeflag/edgeflag/publisher/keys"
-	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/webhook"
 )
 
@@ -34,7 +33,7 @@ func (e *Env) keygen(ctx context.Context, name string, args []string) error {
 	}
 	pub, err := keys.Keygen(*out, *force)
 	if err != nil {
-		return fmt.Errorf("generate key: %w", err)
+		return err
 	}
 	fmt.Fprintf(e.Stdout, "%s\n", pub.ID)
 	fmt.Fprintf(e.Stderr, "wrote %s (private, 0600) and %s (public JWKS)\n", *out, *out+keys.JWKSSuffix)
@@ -81,14 +80,14 @@ func (e *Env) validate(ctx context.Context, name string, args []string) error {
 	fmt.Fprintf(e.Stdout, "%s: ok (project %s, %d flags, %d environments, %d warning(s))\n",
 		pos[0], doc.Project, len(doc.Flags), len(doc.Environments), warns)
 	if *storeURL != "" {
-		blob, err := store.Open(ctx, *storeURL)
+		blob, err := openStore(ctx, *storeURL)
 		if err != nil {
-			return fmt.Errorf("open store: %w", err)
+			return err
 		}
 		st := &webhook.State{Blob: blob, Project: doc.Project}
 		statuses, err := st.Statuses(ctx, hooksOf(doc))
 		if err != nil {
-			return fmt.Errorf("read webhook state: %w", err)
+			return err
 		}
 		printWebhookStatuses(e, statuses)
 	}

@@ -56,7 +56,7 @@ func TestFailedPublishReleasesItsClaim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h2.Next != h.Next+1 || len(h2.Skipped) != 1 || h2.Skipped[0].Version != h.Next || !strings.HasPrefix(h2.Skipped[0].Why, "abandoned: publish: write ") {
+		if h2.Next != h.Next+1 || len(h2.Skipped) != 1 || h2.Skipped[0].Version != h.Next || !strings.HasPrefix(h2.Skipped[0].Why, fmt.Sprintf("abandoned: publish version %d: write ", h.Next)) {
 			t.Fatalf("failing %s: head after the failure = %+v", failKey, h2)
 		}
 		if _, err := p.Publish(ctx, h2, req); err != nil {

@@ -298,37 +298,37 @@ type Request struct {
 // publisher wrote is ever overwritten. Versions only grow.
 func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRecord, error) {
 	if err := checkProjectEnv(h.Project, h.Environment); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+		return nil, fmt.Errorf("publish version %d: %w", h.Next, err)
 	}
 	if h.Next <= h.Current {
-		return nil, fmt.Errorf("publish: version %d does not follow live version %d", h.Next, h.Current)
+		return nil, fmt.Errorf("publish version %d: does not follow live version %d", h.Next, h.Current)
 	}
 	switch req.Action {
 	case ActionPublish:
 		if req.RollbackOf != 0 {
-			return nil, errors.New("publish: rollbackOf set on a publish")
+			return nil, fmt.Errorf("publish version %d: rollbackOf set on a publish", h.Next)
 		}
 	case ActionRollback:
 		if req.RollbackOf == 0 || req.RollbackOf >= h.Next {
-			return nil, fmt.Errorf("publish: rollback of version %d, want 1..%d", req.RollbackOf, h.Next-1)
+			return nil, fmt.Errorf("publish version %d: rollback of version %d, want 1..%d", h.Next, req.RollbackOf, h.Next-1)
 		}
 	default:
-		return nil, fmt.Errorf("publish: unknown action %q", req.Action)
+		return nil, fmt.Errorf("publish version %d: unknown action %q", h.Next, req.Action)
 	}
 	if len(req.Bundles) == 0 {
-		return nil, errors.New("publish: no bundles")
+		return nil, fmt.Errorf("publish version %d: no bundles", h.Next)
 	}
 	if req.Actor == "" {
-		return nil, errors.New("publish: empty actor")
+		return nil, fmt.Errorf("publish version %d: empty actor", h.Next)
 	}
 	audiences := make([]string, 0, len(req.Bundles))
 	digests := make(map[string]string, len(req.Bundles))
 	for aud, data := range req.Bundles {
 		if err := checkName("audience", aud); err != nil {
-			return nil, fmt.Errorf("publish: %w", err)
+			return nil, fmt.Errorf("publish version %d: %w", h.Next, err)
 		}
 		if len(data) == 0 {
-			return nil, fmt.Errorf("publish: empty %s bundle", aud)
+			return nil, fmt.Errorf("publish version %d: empty %s bundle", h.Next, aud)
 		}
 		audiences = append(audiences, aud)
 		digests[aud] = Digest(data)
@@ -343,19 +343,19 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	}
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("publish: encode audit record: %w", err)
+		return nil, fmt.Errorf("publish version %d: encode audit record: %w", h.Next, err)
 	}
 	// 1. Claim the version.
 	if err := p.Blob.Put(ctx, AuditKey(h.Project, h.Environment, h.Next), append(recJSON, '\n'), blob.IfNoneMatch()); err != nil {
 		if errors.Is(err, blob.ErrPreconditionFailed) {
 			return nil, p.conflict(ctx, h, h.Next)
 		}
-		return nil, fmt.Errorf("publish: write audit record: %w", err)
+		return nil, fmt.Errorf("publish version %d: write audit record: %w", h.Next, err)
 	}
 	// 2. The immutable bundles.
 	for _, aud := range audiences {
 		if err := p.Blob.Put(ctx, BundleKey(h.Project, h.Environment, h.Next, aud), req.Bundles[aud], blob.IfNoneMatch()); err != nil {
-			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish: write %s bundle: %w", aud, err))
+			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish version %d: write %s bundle: %w", h.Next, aud, err))
 		}
 	}
 	// 3. Go live.
@@ -365,7 +365,7 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 	}
 	ptrJSON, err := json.MarshalIndent(ptr, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("publish: encode pointer: %w", err)
+		return nil, fmt.Errorf("publish version %d: encode pointer: %w", h.Next, err)
 	}
 	cond := blob.IfNoneMatch()
 	if h.etag != "" {
@@ -377,7 +377,7 @@ func (p *Publisher) Publish(ctx context.Context, h Head, req Request) (*AuditRec
 			break
 		}
 		if !errors.Is(err, blob.ErrPreconditionFailed) {
-			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish: write pointer: %w", err))
+			return nil, p.abandon(ctx, h, req.Actor, fmt.Errorf("publish version %d: write pointer: %w", h.Next, err))
 		}
 		cur, etag, rerr := p.ReadPointer(ctx, h.Project, h.Environment)
 		if rerr == nil && h.Pointer != nil && try < 5 && samePointer(cur, h.Pointer) {

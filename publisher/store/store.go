@@ -47,7 +47,8 @@ var ErrPreconditionFailed = blob.ErrPreconditionFailed
 //	file:///abs/path  or  file://rel/path      a local folder (created if missing)
 //	s3://bucket[/prefix][?region=R&endpoint=URL&pathStyle=true]
 //
-// For s3://, credentials come from the AWS default chain (environment,
+// A URL Open cannot use as written is an error matching ErrBadURL. For
+// s3://, credentials come from the AWS default chain (environment,
 // shared config, SSO, IMDS...), the endpoint from the URL or the standard
 // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL variables, the region from the URL
 // or the chain.
@@ -55,30 +56,33 @@ func Open(ctx context.Context, rawURL string) (Blob, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// The parse error would quote the URL, query string included.
-		return nil, fmt.Errorf("open store %s: not a URL", redact.URL(rawURL))
+		return nil, badURL("open store %s: not a URL", redact.URL(rawURL))
 	}
 	shown := redact.URL(rawURL)
 	switch u.Scheme {
 	case "file":
 		if u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("open store %s: file URLs take no query or fragment", shown)
+			return nil, badURL("open store %s: file URLs take no query or fragment", shown)
 		}
 		p := u.Host + u.Path
 		if u.Host == "localhost" {
 			p = u.Path
 		}
 		if p == "" {
-			return nil, fmt.Errorf("open store %s: missing path", shown)
+			return nil, badURL("open store %s: missing path", shown)
 		}
 		return filestore.New(p)
 	case "s3":
+		if u.Host == "" {
+			return nil, badURL("open store %s: missing bucket", shown)
+		}
 		opts := s3store.Options{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
 		q := u.Query()
 		for k := range q {
 			switch k {
 			case "region", "endpoint", "pathStyle":
 			default:
-				return nil, fmt.Errorf("open store %s: unknown parameter %q (want region, endpoint, pathStyle)", shown, k)
+				return nil, badURL("open store %s: unknown parameter %q (want region, endpoint, pathStyle)", shown, k)
 			}
 		}
 		opts.Region = q.Get("region")
@@ -86,16 +90,30 @@ func Open(ctx context.Context, rawURL string) (Blob, error) {
 		if ps := q.Get("pathStyle"); ps != "" {
 			b, err := strconv.ParseBool(ps)
 			if err != nil {
-				return nil, fmt.Errorf("open store %s: pathStyle: %w", shown, err)
+				return nil, badURL("open store %s: pathStyle must be true or false", shown)
 			}
 			opts.PathStyle = b
 		}
 		return s3store.Open(ctx, opts)
 	case "":
-		return nil, fmt.Errorf("open store %s: missing scheme (want file:// or s3://)", shown)
+		return nil, badURL("open store %s: missing scheme (want file:// or s3://)", shown)
 	default:
-		return nil, fmt.Errorf("open store %s: unsupported scheme %q (want file:// or s3://)", shown, u.Scheme)
+		return nil, badURL("open store %s: unsupported scheme %q (want file:// or s3://)", shown, u.Scheme)
 	}
+}
+
+// ErrBadURL reports a store URL that Open cannot use as written (a usage
+// error, as opposed to a store that cannot be reached).
+var ErrBadURL = errors.New("invalid store URL")
+
+// urlError is a message about a store URL that matches ErrBadURL.
+type urlError struct{ msg string }
+
+func (e *urlError) Error() string        { return e.msg }
+func (e *urlError) Is(target error) bool { return target == ErrBadURL }
+
+func badURL(format string, args ...any) error {
+	return &urlError{msg: fmt.Sprintf(format, args...)}
 }
 
 // checkName validates a project, environment or audience name used as a key
