@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/publisher/internal/kmsfake"
 	"github.com/edgeflag/edgeflag/publisher/keys"
-	"github.com/edgeflag/edgeflag/publisher/kms/kmsfake"
 )
 
 // TestBuildWithKMS signs through --kms-key against the in-repo fake of the

@@ -20,8 +20,8 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/internal/kmsfake"
 	"github.com/edgeflag/edgeflag/publisher/keys"
-	"github.com/edgeflag/edgeflag/publisher/kms/kmsfake"
 	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
