@@ -123,8 +123,9 @@ func printWebhookStatuses(e *Env, ss []webhook.Status) {
 	}
 }
 
-// APIKeyScopes are the scopes an edgefn API key may hold (DESIGN §7).
-var APIKeyScopes = []string{"flags:read", "tokens:issue", "events:write"}
+// APIKeyScopes returns the scopes an edgefn API key may hold
+// (docs/cli.md), in a new slice each call.
+func APIKeyScopes() []string { return []string{"flags:read", "tokens:issue", "events:write"} }
 
 // APIKeyPrefix starts every secret apikey prints.
 const APIKeyPrefix = "efk_"
@@ -132,7 +133,8 @@ const APIKeyPrefix = "efk_"
 func (e *Env) apikey(ctx context.Context, name string, args []string) error {
 	fs := e.newFlags(name)
 	keyName := fs.String("name", "", "key `name` (who uses it, e.g. backend)")
-	scopes := fs.String("scopes", "", "comma-separated `scopes`: "+strings.Join(APIKeyScopes, ", "))
+	allowed := APIKeyScopes()
+	scopes := fs.String("scopes", "", "comma-separated `scopes`: "+strings.Join(allowed, ", "))
 	projects := fs.String("projects", "", "comma-separated `projects` the key may read (default: all)")
 	pos, err := e.parseArgs(fs, args)
 	if err != nil {
@@ -146,11 +148,11 @@ func (e *Env) apikey(ctx context.Context, name string, args []string) error {
 	}
 	sc := splitList(*scopes)
 	if len(sc) == 0 {
-		return e.usageErr(fs, "--scopes is required (%s)", strings.Join(APIKeyScopes, ", "))
+		return e.usageErr(fs, "--scopes is required (%s)", strings.Join(allowed, ", "))
 	}
 	for _, s := range sc {
-		if !slices.Contains(APIKeyScopes, s) {
-			return invalidf("unknown scope %q%s (allowed: %s)", s, config.DidYouMean(s, APIKeyScopes), strings.Join(APIKeyScopes, ", "))
+		if !slices.Contains(allowed, s) {
+			return invalidf("unknown scope %q%s (allowed: %s)", s, config.DidYouMean(s, allowed), strings.Join(allowed, ", "))
 		}
 	}
 	var raw [32]byte

@@ -20,3 +20,12 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// The allowed scopes cannot be changed by a caller: each call is a copy.
+func TestAPIKeyScopesIsACopy(t *testing.T) {
+	s := APIKeyScopes()
+	s[0] = "admin:all"
+	if got := APIKeyScopes(); got[0] != "flags:read" || len(got) != 3 {
+		t.Errorf("APIKeyScopes() = %v after a caller's write", got)
+	}
+}

@@ -190,3 +190,15 @@ func TestOnlyRegularFilesAreRead(t *testing.T) {
 		t.Error("the flag of the linked file was not loaded")
 	}
 }
+
+// The webhook event list cannot be changed by a caller, nor through a
+// webhook's default events.
+func TestWebhookEventsIsACopy(t *testing.T) {
+	doc, _ := Parse([]File{{Name: "w.yaml", Data: []byte("project: p\nenvironments: [dev]\nwebhooks: [{name: w, url: 'https://h.example', secret: 'env:X'}]\n")}})
+	doc.Webhooks[0].Events[0] = "delete-everything"
+	ev := WebhookEvents()
+	ev[1] = "x"
+	if got := WebhookEvents(); len(got) != 2 || got[0] != "publish" || got[1] != "rollback" {
+		t.Errorf("WebhookEvents() = %v after callers' writes", got)
+	}
+}

@@ -214,8 +214,9 @@ type Webhook struct {
 	EnvironmentsPos Pos
 }
 
-// WebhookEvents are the event names a webhook may subscribe to.
-var WebhookEvents = []string{"publish", "rollback"}
+// WebhookEvents returns the event names a webhook may subscribe to, in a
+// new slice each call (the default of a webhook's `events:`).
+func WebhookEvents() []string { return []string{"publish", "rollback"} }
 
 // Expr is an expression source with the position of each of its bytes in
 // the file, so errors relative to the expression can be reported at the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -413,14 +414,14 @@ func (p *parser) webhook(n *yaml.Node, path string) *Webhook {
 	}
 	if v, ok := f["events"]; ok {
 		for _, r := range p.strList(v.val, path+".events") {
-			if r.Name != "publish" && r.Name != "rollback" {
-				p.diags.Add(r.Pos, path+".events", "unknown event %q (one of publish, rollback)%s", r.Name, DidYouMean(r.Name, WebhookEvents))
+			if events := WebhookEvents(); !slices.Contains(events, r.Name) {
+				p.diags.Add(r.Pos, path+".events", "unknown event %q (one of %s)%s", r.Name, strings.Join(events, ", "), DidYouMean(r.Name, events))
 				continue
 			}
 			w.Events = append(w.Events, r.Name)
 		}
 	} else {
-		w.Events = append([]string(nil), WebhookEvents...)
+		w.Events = WebhookEvents()
 	}
 	if v, ok := f["environments"]; ok {
 		w.EnvironmentsPos = p.pos(v.val)
