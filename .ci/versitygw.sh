@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # versitygw.sh — a real S3 server (versitygw, posix backend) on 127.0.0.1 for
-# integration tests (DESIGN §8).
+# integration tests (real components, started on 127.0.0.1 and stopped after).
 #
 #   .ci/versitygw.sh install          build versitygw once into the tool cache, print its path
 #   .ci/versitygw.sh CMD [ARGS...]    start a fresh server, run CMD with the env below, always stop it

@@ -1,4 +1,4 @@
-// Package cli implements the edgeflag command-line tool (DESIGN §6): keygen,
+// Package cli implements the edgeflag command-line tool (docs/cli.md): keygen,
 // validate, eval, build, publish, diff, rollback, inspect, audit and apikey.
 // All command logic lives here so it can be tested in-process; the binary in
 // publisher/cmd/edgeflag only wires os.Args and the standard streams to Main.

@@ -10,7 +10,7 @@ import (
 )
 
 // synthetic returns a config file with n flags of three rules and a split
-// each, the shape of the F2 benchmark flag (DESIGN §9).
+// each, the shape of the F2 benchmark flag (docs/performance.md).
 func synthetic(n int) []config.File {
 	var sb strings.Builder
 	sb.WriteString("project: bench\nenvironments: [prod]\ncontext: {plan: string, country: string, age: number}\nsegments:\n  staff: {when: 'plan == \"staff\"'}\nflags:\n")

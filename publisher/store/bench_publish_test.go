@@ -20,8 +20,8 @@ import (
 	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
-// publishBenchConfig returns n F2-like flags (the peerbench F2 of
-// /work/shared/peerbench/flagdefs.go), every other one clientSide so that
+// publishBenchConfig returns n F2-like flags (the F2 flag of the peer
+// benchmarks, docs/performance.md), every other one clientSide so that
 // both audiences carry flags.
 func publishBenchConfig(n int) []config.File {
 	var sb strings.Builder
@@ -42,11 +42,13 @@ func publishBenchConfig(n int) []config.File {
 // BenchmarkPublish publishes version after version of a 1 000-flag
 // environment into a fresh file:// store. Per op:
 //
-//   - seal+write: Head, seal the server and client bundles (ir.Encode +
-//     zstd + Ed25519) and Publish (audit claim, two create-only bundle
-//     writes, pointer compare-and-swap; every write fsynced);
-//   - compile+seal+write: the same after config.Parse and compile.Build of
-//     both audiences from the YAML bytes (reading the files excluded).
+//   - seal+write: Head, seal the server and client payloads with
+//     seal.SealIR (zstd, Ed25519, and the verifier's envelope.Open of the
+//     result) and Publish (audit claim, two create-only bundle writes,
+//     pointer compare-and-swap; every write fsynced);
+//   - compile+seal+write: the same after config.Parse, compile.Build and
+//     compile.Payload (ir.Encode and seal.Preflight) of both audiences from
+//     the YAML bytes (reading the files excluded), as edgeflag publish does.
 //
 // Every op checks that the pointer moved to the version it sealed.
 func BenchmarkPublish(b *testing.B) {
@@ -56,34 +58,38 @@ func BenchmarkPublish(b *testing.B) {
 	signer := seal.Signer{KeyID: "bench-key", Key: key}
 	ctx := context.Background()
 
-	build := func(b *testing.B) map[ir.Audience]*ir.Bundle {
+	build := func(b *testing.B) map[ir.Audience][]byte {
 		doc, ds := config.Parse(files)
 		if ds.HasErrors() {
 			b.Fatal(ds.Error())
 		}
-		out := map[ir.Audience]*ir.Bundle{}
+		out := map[ir.Audience][]byte{}
 		for _, aud := range []ir.Audience{ir.AudienceServer, ir.AudienceClient} {
 			bd, ds := compile.Build(doc, "production", aud)
 			if ds.HasErrors() {
 				b.Fatal(ds.Error())
 			}
-			out[aud] = bd
-		}
-		if len(out[ir.AudienceServer].Flags) != n || len(out[ir.AudienceClient].Flags) != n/2 {
-			b.Fatalf("compiled %d server / %d client flags", len(out[ir.AudienceServer].Flags), len(out[ir.AudienceClient].Flags))
+			if want := map[ir.Audience]int{ir.AudienceServer: n, ir.AudienceClient: n / 2}[aud]; len(bd.Flags) != want {
+				b.Fatalf("compiled %d %s flags, want %d", len(bd.Flags), aud, want)
+			}
+			payload, ds := compile.Payload(doc, bd)
+			if ds.HasErrors() {
+				b.Fatal(ds.Error())
+			}
+			out[aud] = payload
 		}
 		return out
 	}
-	publish := func(b *testing.B, p *store.Publisher, bundles map[ir.Audience]*ir.Bundle) {
+	publish := func(b *testing.B, p *store.Publisher, payloads map[ir.Audience][]byte) {
 		h, err := p.Head(ctx, "bench", "production")
 		if err != nil {
 			b.Fatal(err)
 		}
 		now := time.Now().UTC()
-		claims := envelope.Claims{Version: h.Next, IssuedAt: now, ExpiresAt: now.Add(720 * time.Hour)}
 		req := store.Request{Action: store.ActionPublish, Actor: "bench", Bundles: map[string][]byte{}}
 		for aud, name := range map[ir.Audience]string{ir.AudienceServer: "server", ir.AudienceClient: "client"} {
-			sealed, err := seal.SealBundle(bundles[aud], claims, signer)
+			claims := envelope.Claims{Project: "bench", Environment: "production", Audience: aud, Version: h.Next, IssuedAt: now, ExpiresAt: now.Add(720 * time.Hour)}
+			sealed, err := seal.SealIR(payloads[aud], claims, signer)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,7 +108,7 @@ func BenchmarkPublish(b *testing.B) {
 	}
 
 	b.Run("Publish1k/seal+write", func(b *testing.B) {
-		bundles := build(b)
+		payloads := build(b)
 		blob, err := store.Open(ctx, "file://"+b.TempDir())
 		if err != nil {
 			b.Fatal(err)
@@ -111,7 +117,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			publish(b, p, bundles)
+			publish(b, p, payloads)
 		}
 		b.StopTimer()
 		checkLive(b, p)
