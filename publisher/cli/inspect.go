@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/publisher/flagdiff"
 	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
@@ -89,7 +90,7 @@ func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	for i := range b.IR.Flags {
 		f := &b.IR.Flags[i]
 		fl := InspectFlag{Key: f.Key, Type: f.Type.String(), Enabled: f.Enabled, Variants: []string{}, Rules: []string{},
-			Default: FormatServe(b.IR, f, defaultServe(f)), Off: variantName(f, f.OffVariant)}
+			Default: FormatServe(b.IR, f, flagdiff.DefaultServe(f)), Off: variantName(f, f.OffVariant)}
 		for _, v := range f.Variants {
 			fl.Variants = append(fl.Variants, v.Name+"="+string(v.Value))
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/publisher/flagdiff"
 	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/webhook"
 )
@@ -170,7 +171,7 @@ func (e *Env) changeSummary(ctx context.Context, cmd string, p *store.Publisher,
 			return []string{fmt.Sprintf("(no change summary: live version %d could not be read)", live)}
 		}
 	}
-	return summary(Diff(prev, next))
+	return flagdiff.Summary(diffOf(prev, next))
 }
 
 // publishErr returns a failed publish's error: a lost race as its bare
