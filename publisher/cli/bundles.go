@@ -28,7 +28,7 @@ func loadSigner(ctx context.Context, keyPath, kmsKey string) (seal.Signer, error
 	case keyPath != "":
 		k, err := keys.LoadPrivate(keyPath)
 		if err != nil {
-			return seal.Signer{}, fmt.Errorf("load signing key: %w", err)
+			return seal.Signer{}, err
 		}
 		s, err := keys.Signer(k)
 		if err != nil {

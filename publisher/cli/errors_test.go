@@ -43,11 +43,22 @@ func TestErrorsNameEachStepOnce(t *testing.T) {
 	writeFile(t, filepath.Join(storeDir(broken), "shop", "staging", "current.json"), "{")
 	writeFile(t, filepath.Join(storeDir(broken), "shop", "webhooks.json"), "{")
 
+	readable := filepath.Join(t.TempDir(), "readable.key")
+	keyData, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, readable, string(keyData))
+	if err := os.Chmod(readable, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := [][]string{
 		{"publish", examples, "--env", "staging", "--key", key, "--store", "ftp://x"},
 		{"publish", examples, "--env", "staging", "--key", key, "--store", blocked},
 		{"publish", examples, "--env", "staging", "--key", key, "--store", broken},
 		{"publish", examples, "--env", "staging", "--key", "/nonexistent", "--store", good},
+		{"publish", examples, "--env", "staging", "--key", readable, "--store", good},
+		{"keygen", "--out", key},
 		{"publish", examples, "--env", "nope", "--key", key, "--store", good},
 		{"build", examples, "--env", "staging", "--key", key, "--out", "/proc/nope"},
 		{"validate", examples, "--store", "s3://b?bogus=1"},

@@ -83,7 +83,7 @@ func Keygen(path string, overwrite bool) (envelope.Key, error) {
 	if !overwrite {
 		for _, p := range []string{path, path + JWKSSuffix} {
 			if _, err := os.Lstat(p); err == nil {
-				return envelope.Key{}, fmt.Errorf("keygen: %s already exists (refusing to overwrite a key)", p)
+				return envelope.Key{}, fmt.Errorf("generate key: %s already exists (refusing to overwrite a key)", p)
 			}
 		}
 	}
