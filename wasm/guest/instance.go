@@ -1,0 +1,248 @@
+package main
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+)
+
+// ABIVersion is what ef_abi_version returns. It changes only when an
+// export's meaning changes incompatibly (docs/wasm-abi.md).
+const ABIVersion = 1
+
+// Error names of the module's own error results (the verifier's
+// rejections use envelope.ErrorName's names: ErrSignature, ErrExpired, ...).
+const (
+	errArgument = "ErrArgument" // a pointer/length outside every live block, a bad type code or time
+	errContext  = "ErrContext"  // the evaluation context is not a JSON object
+	errNoTrust  = "ErrNoTrust"  // ef_open before a successful ef_set_trust
+	errNoBundle = "ErrNoBundle" // an evaluation before a successful ef_open
+	errInternal = "ErrInternal" // a bug in the module (a recovered panic, an unencodable value)
+)
+
+// instance is the module's whole state: the host's blocks, the trust, the
+// open bundle and the last result. Each method returns the result's length
+// (≥ 0, success) or minus the length of an error object (< 0); the bytes
+// are in out until the next call.
+type instance struct {
+	mem      arena
+	trust    envelope.Trust
+	hasTrust bool
+	bundle   *envelope.Bundle
+	out      []byte
+	results  []eval.Result // EvaluateAll's buffer, reused
+}
+
+// ok returns the length of the success result in out.
+func (in *instance) ok() int32 { return int32(len(in.out)) }
+
+// fail replaces out with an error object and returns minus its length.
+func (in *instance) fail(name, msg string) int32 {
+	in.out = appendError(in.out[:0], name, msg)
+	return -int32(len(in.out))
+}
+
+// input resolves a pointer/length pair passed by the host.
+func (in *instance) input(p uintptr, n int32) ([]byte, bool) { return in.mem.bytes(p, n) }
+
+// badInput is the error result for a pointer/length pair that input
+// refused.
+func (in *instance) badInput(what string, p uintptr, n int32) int32 {
+	return in.fail(errArgument, what+": "+strconv.FormatUint(uint64(p), 10)+"+"+strconv.FormatInt(int64(n), 10)+
+		" is not inside a block from ef_alloc")
+}
+
+// setTrust replaces the trust used by later opens. The open bundle, if
+// any, stays: it was verified under the trust in force when it was opened.
+// Result: {"keys":[kid, ...]}.
+func (in *instance) setTrust(p uintptr, n int32) int32 {
+	doc, ok := in.input(p, n)
+	if !ok {
+		return in.badInput("trust", p, n)
+	}
+	t, terr := parseTrust(doc)
+	if terr != nil {
+		return in.fail(terr.name, terr.msg)
+	}
+	in.trust, in.hasTrust = t, true
+	in.out = append(in.out[:0], `{"keys":[`...)
+	for i := range t.Keys {
+		if i > 0 {
+			in.out = append(in.out, ',')
+		}
+		in.out = appendString(in.out, keyID(&t.Keys[i]))
+	}
+	in.out = append(in.out, "]}"...)
+	return in.ok()
+}
+
+// unixTime checks a time given to an export as seconds and nanoseconds
+// since the Unix epoch (0 ≤ nsec < 1e9).
+func unixTime(sec int64, nsec int32) (time.Time, bool) {
+	if nsec < 0 || nsec >= 1e9 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, int64(nsec)).UTC(), true
+}
+
+func (in *instance) badTime(nsec int32) int32 {
+	return in.fail(errArgument, "time: nanoseconds "+strconv.FormatInt(int64(nsec), 10)+" outside 0..999999999")
+}
+
+// open verifies and loads a bundle at time now. On success it replaces
+// the open bundle and raises the trust's last version to the bundle's;
+// on failure nothing changes. Result: the verified claims.
+func (in *instance) open(p uintptr, n int32, sec int64, nsec int32) int32 {
+	data, ok := in.input(p, n)
+	if !ok {
+		return in.badInput("bundle", p, n)
+	}
+	now, ok := unixTime(sec, nsec)
+	if !ok {
+		return in.badTime(nsec)
+	}
+	if !in.hasTrust {
+		return in.fail(errNoTrust, "open bundle: no trust set (call ef_set_trust first)")
+	}
+	t := in.trust
+	t.Now = now
+	b, err := envelope.Open(data, t)
+	if err != nil {
+		name := errorName(err)
+		if name == "" {
+			name = errInternal
+		}
+		return in.fail(name, err.Error())
+	}
+	in.bundle = b
+	if v := b.Claims.Version; v > in.trust.LastVersion {
+		in.trust.LastVersion = v
+	}
+	in.out = appendClaims(in.out[:0], &b.Claims, len(b.Engine.Keys()))
+	return in.ok()
+}
+
+// appendClaims writes the result of a successful open.
+func appendClaims(dst []byte, c *envelope.Claims, flags int) []byte {
+	dst = append(dst, `{"version":`...)
+	dst = strconv.AppendUint(dst, c.Version, 10)
+	dst = append(dst, `,"project":`...)
+	dst = appendString(dst, c.Project)
+	dst = append(dst, `,"environment":`...)
+	dst = appendString(dst, c.Environment)
+	dst = append(dst, `,"audience":`...)
+	dst = appendString(dst, c.Audience.String())
+	dst = append(dst, `,"algorithm":`...)
+	dst = appendString(dst, c.Algorithm)
+	dst = append(dst, `,"keyId":`...)
+	dst = appendString(dst, c.KeyID)
+	dst = append(dst, `,"issuedAt":`...)
+	dst = strconv.AppendInt(dst, c.IssuedAt.Unix(), 10)
+	dst = append(dst, `,"expiresAt":`...)
+	dst = strconv.AppendInt(dst, c.ExpiresAt.Unix(), 10)
+	dst = append(dst, `,"flags":`...)
+	dst = strconv.AppendInt(dst, int64(flags), 10)
+	return append(dst, '}')
+}
+
+// context decodes an evaluation context: a JSON object (numbers become
+// float64, as encoding/json decodes them); no bytes is the empty context.
+func (in *instance) context(p uintptr, n int32) (eval.Context, int32, bool) {
+	data, ok := in.input(p, n)
+	if !ok {
+		return nil, in.badInput("context", p, n), false
+	}
+	if len(data) == 0 {
+		return eval.Context{}, 0, true
+	}
+	v, err := ir.ParseJSON(data)
+	if err != nil {
+		return nil, in.fail(errContext, "read context: "+err.Error()), false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, in.fail(errContext, "read context: not a JSON object"), false
+	}
+	return eval.Context(m), 0, true
+}
+
+// evaluate evaluates one flag. typ 0 calls Evaluate; 1–4 (boolean,
+// string, number, object: the ir.FlagType codes) call EvaluateType.
+// Result: one result object.
+func (in *instance) evaluate(kp uintptr, kn int32, cp uintptr, cn int32, typ int32, sec int64, nsec int32) int32 {
+	key, ok := in.input(kp, kn)
+	if !ok {
+		return in.badInput("flag key", kp, kn)
+	}
+	if typ < 0 || typ > int32(ir.TypeObject) {
+		return in.fail(errArgument, "type: "+strconv.FormatInt(int64(typ), 10)+" is not 0 (any), 1 (boolean), 2 (string), 3 (number) or 4 (object)")
+	}
+	now, ok := unixTime(sec, nsec)
+	if !ok {
+		return in.badTime(nsec)
+	}
+	ctx, res, ok := in.context(cp, cn)
+	if !ok {
+		return res
+	}
+	if in.bundle == nil {
+		return in.fail(errNoBundle, "evaluate: no bundle open (call ef_open first)")
+	}
+	var r eval.Result
+	if typ == 0 {
+		r = in.bundle.Engine.Evaluate(string(key), ctx, now)
+	} else {
+		r = in.bundle.Engine.EvaluateType(string(key), ir.FlagType(typ), ctx, now)
+	}
+	if in.out, ok = appendResult(in.out[:0], &r); !ok {
+		return in.fail(errInternal, "evaluate: the value of "+strconv.Quote(r.Key)+" cannot be written as JSON")
+	}
+	return in.ok()
+}
+
+// evaluateAll evaluates every flag in key order. Result: a JSON array of
+// result objects.
+func (in *instance) evaluateAll(cp uintptr, cn int32, sec int64, nsec int32) int32 {
+	now, ok := unixTime(sec, nsec)
+	if !ok {
+		return in.badTime(nsec)
+	}
+	ctx, res, ok := in.context(cp, cn)
+	if !ok {
+		return res
+	}
+	if in.bundle == nil {
+		return in.fail(errNoBundle, "evaluate all: no bundle open (call ef_open first)")
+	}
+	in.results = in.bundle.Engine.EvaluateAll(ctx, now, in.results[:0])
+	in.out = append(in.out[:0], '[')
+	for i := range in.results {
+		if i > 0 {
+			in.out = append(in.out, ',')
+		}
+		if in.out, ok = appendResult(in.out, &in.results[i]); !ok {
+			return in.fail(errInternal, "evaluate all: the value of "+strconv.Quote(in.results[i].Key)+" cannot be written as JSON")
+		}
+	}
+	in.out = append(in.out, ']')
+	clear(in.results) // drop references to values and metadata until the next call
+	return in.ok()
+}
+
+// recovered turns a panic in an export into an ErrInternal result, so that
+// a bug in the module does not kill the instance. It must be deferred
+// directly by the export.
+func (in *instance) recovered(res *int32) {
+	if r := recover(); r != nil {
+		msg := "panic"
+		if e, ok := r.(error); ok {
+			msg += ": " + e.Error()
+		} else if s, ok := r.(string); ok {
+			msg += ": " + s
+		}
+		*res = in.fail(errInternal, msg)
+	}
+}

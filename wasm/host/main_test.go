@@ -1,0 +1,104 @@
+package host
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
+)
+
+// testCache is shared by every Host the tests create, so the module is
+// compiled once per test binary.
+var testCache *Cache
+
+func TestMain(m *testing.M) {
+	var err error
+	if testCache, err = NewCache(""); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// module returns the shipped module (tags "") or a test build.
+func module(t testing.TB, tags string) []byte {
+	t.Helper()
+	wasm, err := wasmbuild.Module(tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
+}
+
+func newHost(t testing.TB, tags string, opts Options) *Host {
+	t.Helper()
+	if opts.Cache == nil {
+		opts.Cache = testCache
+	}
+	h, err := New(context.Background(), module(t, tags), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+// testKey is a fixed Ed25519 key so sealed bundles are byte-stable.
+func testKey() ed25519.PrivateKey {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = 7
+	}
+	return ed25519.NewKeyFromSeed(seed)
+}
+
+// testJWKS is the JWKS of testKey, its kid the RFC 7638 thumbprint.
+func testJWKS() (jwks []byte, kid string) {
+	x := base64.RawURLEncoding.EncodeToString(testKey().Public().(ed25519.PublicKey))
+	sum := sha256.Sum256([]byte(`{"crv":"Ed25519","kty":"OKP","x":"` + x + `"}`))
+	kid = base64.RawURLEncoding.EncodeToString(sum[:])
+	return []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"` + kid + `","alg":"EdDSA","use":"sig"}]}`), kid
+}
+
+var (
+	sealIat = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sealExp = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	openAt  = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// seal signs an encoded IR bundle with testKey for its own project,
+// environment and audience.
+func seal(t testing.TB, payload []byte, version uint64) []byte {
+	t.Helper()
+	b, err := ir.Decode(payload, ir.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, kid := testJWKS()
+	out, err := envelope.Seal(payload, envelope.Claims{Project: b.Project, Environment: b.Environment, Audience: b.Audience,
+		Version: version, IssuedAt: sealIat, ExpiresAt: sealExp}, envelope.Signer{KeyID: kid, Key: testKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// trustFor is the trust that accepts seal's bundles of b.
+func trustFor(b *ir.Bundle) Trust {
+	jwks, _ := testJWKS()
+	return Trust{JWKS: jwks, Project: b.Project, Environment: b.Environment, Audience: b.Audience.String()}
+}
+
+// nativeTrust is trustFor for bundle/envelope.
+func nativeTrust(t testing.TB, b *ir.Bundle, now time.Time) envelope.Trust {
+	t.Helper()
+	return nativeTrustOf(t, trustFor(b), now)
+}
