@@ -28,7 +28,9 @@ type trustError struct {
 
 func (e *trustError) Error() string { return e.msg }
 
-func badTrust(msg string) *trustError { return &trustError{name: "ErrTrust", msg: "read trust: " + msg} }
+func badTrust(msg string) *trustError {
+	return &trustError{name: "ErrTrust", msg: "read trust: " + msg}
+}
 
 // parseTrust reads the trust document of ef_set_trust (docs/wasm-abi.md):
 // one JSON object with the members jwks, project, environment, audience

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -153,6 +154,7 @@ type Host struct {
 	idle    chan *instance
 	tokens  chan struct{}
 	writeMu sync.Mutex // serializes SetTrust and Open
+	created atomic.Int64 // instances instantiated so far
 
 	mu     sync.Mutex // guards st and closed
 	st     state
@@ -331,13 +333,17 @@ func (h *Host) evaluate(ctx context.Context, key string, typ int32, evalCtx []by
 		return Result{}, err
 	}
 	out, err := in.evaluate(ctx, key, typ, evalCtx, now)
+	var r Result
+	if err == nil {
+		// out is the instance's memory: decode it before the instance
+		// goes back to the pool.
+		if jerr := json.Unmarshal(out, &r); jerr != nil {
+			err = fmt.Errorf("decode result: %w", jerr)
+		}
+	}
 	h.release(in, err)
 	if err != nil {
 		return Result{}, fmt.Errorf("evaluate %q: %w", key, err)
-	}
-	var r Result
-	if err := json.Unmarshal(out, &r); err != nil {
-		return Result{}, fmt.Errorf("evaluate %q: decode result: %w", key, err)
 	}
 	return r, nil
 }
@@ -349,13 +355,15 @@ func (h *Host) EvaluateAll(ctx context.Context, evalCtx []byte, now time.Time) (
 		return nil, err
 	}
 	out, err := in.evaluateAll(ctx, evalCtx, now)
+	var rs []Result
+	if err == nil {
+		if jerr := json.Unmarshal(out, &rs); jerr != nil {
+			err = fmt.Errorf("decode results: %w", jerr)
+		}
+	}
 	h.release(in, err)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate all: %w", err)
-	}
-	var rs []Result
-	if err := json.Unmarshal(out, &rs); err != nil {
-		return nil, fmt.Errorf("evaluate all: decode results: %w", err)
 	}
 	return rs, nil
 }

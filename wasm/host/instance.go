@@ -42,6 +42,7 @@ func (h *Host) instantiate(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instantiate module: %w", err)
 	}
+	h.created.Add(1)
 	in := &instance{mod: mod, mem: mod.Memory(), stderr: errs}
 	for _, f := range []struct {
 		fn   *api.Function

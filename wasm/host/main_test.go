@@ -102,3 +102,12 @@ func nativeTrust(t testing.TB, b *ir.Bundle, now time.Time) envelope.Trust {
 	t.Helper()
 	return nativeTrustOf(t, trustFor(b), now)
 }
+
+func mustDecode(t testing.TB, data []byte) *ir.Bundle {
+	t.Helper()
+	b, err := ir.Decode(data, ir.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

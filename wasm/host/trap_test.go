@@ -1,0 +1,79 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// openCorpus sets the trust and opens the reasons.json bundle on h.
+func openCorpus(t testing.TB, h *Host) {
+	t.Helper()
+	bundle, b := corpusBundle(t)
+	ctx := context.Background()
+	if err := h.SetTrust(ctx, trustFor(b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Open(ctx, bundle, openAt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkStaticOn(t testing.TB, h *Host) {
+	t.Helper()
+	r, err := h.Evaluate(context.Background(), "static-on", []byte(`{"targetingKey":"u"}`), openAt)
+	if err != nil || r.Reason != "STATIC" || string(r.Value) != "true" || r.Version != 5 {
+		t.Fatalf("evaluate static-on: %+v, %v", r, err)
+	}
+}
+
+// TestTrapIsDiscardedAndRebuilt: a module that traps (the test build's
+// ef_test_trap panics) fails that call with ErrTrap, the instance is
+// thrown away, and the next call runs on a new instance that has been
+// given the trust and bundle again.
+func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
+	h := newHost(t, "eftest", Options{Instances: 1})
+	openCorpus(t, h)
+	checkStaticOn(t, h)
+	before := h.created.Load()
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		var trapped *instance
+		_, err := h.raw(ctx, func(in *instance) ([]byte, error) {
+			trapped = in
+			_, err := in.mod.ExportedFunction("ef_test_trap").Call(ctx)
+			if err != nil {
+				return nil, in.trapped("ef_test_trap", err)
+			}
+			return nil, nil
+		})
+		if !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "deliberate trap") {
+			t.Fatalf("ef_test_trap: %v, want ErrTrap with the panic message", err)
+		}
+		if !trapped.mod.IsClosed() {
+			t.Fatal("the trapped instance was not closed")
+		}
+		checkStaticOn(t, h)
+	}
+	if got := h.created.Load() - before; got != 3 {
+		t.Fatalf("%d instances created after 3 traps, want 3", got)
+	}
+}
+
+// TestOutOfMemoryTrapRecovers: the shipped module, capped at 64 MiB, asked
+// to take a 100 MiB bundle runs out of memory and traps; the host reports
+// ErrTrap, keeps the bundle it had and serves it from a rebuilt instance.
+func TestOutOfMemoryTrapRecovers(t *testing.T) {
+	h := newHost(t, "", Options{Instances: 1, MemoryLimit: 64 << 20})
+	openCorpus(t, h)
+	before := h.created.Load()
+	_, err := h.Open(context.Background(), make([]byte, 100<<20), openAt)
+	if !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "out of memory") {
+		t.Fatalf("open 100 MiB under a 64 MiB cap: %v, want ErrTrap (out of memory)", err)
+	}
+	checkStaticOn(t, h)
+	if got := h.created.Load() - before; got != 1 {
+		t.Fatalf("%d instances created after the trap, want 1", got)
+	}
+}
