@@ -14,6 +14,11 @@ const maxJSONDepth = 64
 // grammar Validate checks variant values with, so a bundle that validates
 // always decodes. It is small and reflection-free: the engine cannot use
 // encoding/json (heavy, and weak under TinyGo).
+//
+// The input is copied into a string at the first string value, and
+// escape-free strings in the result are slices of that copy: one
+// allocation instead of one per string (the wasm guest decodes a context
+// per call with it).
 func ParseJSON(data []byte) (any, error) {
 	p := jsonParser{data: data, build: true}
 	v, err := p.value(0)
@@ -65,6 +70,7 @@ func checkJSON(data []byte, t FlagType) error {
 // checks the grammar and every value it returns is nil.
 type jsonParser struct {
 	data  []byte
+	src   string // data as a string once a string is built: strings are sliced from it
 	i     int
 	build bool
 }
@@ -225,7 +231,10 @@ func (p *jsonParser) str() (string, error) {
 			if !p.build {
 				return "", nil
 			}
-			return string(p.data[start : p.i-1]), nil
+			if len(p.src) != len(p.data) {
+				p.src = string(p.data)
+			}
+			return p.src[start : p.i-1], nil
 		}
 		if c == '\\' || c < 0x20 {
 			break

@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
@@ -20,7 +21,7 @@ const (
 	errContext  = "ErrContext"  // the evaluation context is not a JSON object
 	errNoTrust  = "ErrNoTrust"  // ef_open before a successful ef_set_trust
 	errNoBundle = "ErrNoBundle" // an evaluation before a successful ef_open
-	errInternal = "ErrInternal" // a bug in the module (a recovered panic, an unencodable value)
+	errInternal = "ErrInternal" // a bug in the module (a value that cannot be written as JSON)
 )
 
 // instance is the module's whole state: the host's blocks, the trust, the
@@ -34,6 +35,77 @@ type instance struct {
 	bundle   *envelope.Bundle
 	out      []byte
 	results  []eval.Result // EvaluateAll's buffer, reused
+
+	// ctx decodes contexts, remembering the last one: OpenFeature
+	// clients evaluate many flags for one context, and decoding is most
+	// of an evaluation's cost in the module. The engine never modifies a
+	// context.
+	ctx contextDecoder
+
+	// enc caches the JSON of EvaluateAll's results per flag (index in key
+	// order): a result object is fixed by its flag, variant, reason, error
+	// code and rule id, and writing it is most of an evaluation's cost in
+	// the module. Reset by every open.
+	enc [][]encoded
+	// one caches single evaluations' result objects the same way,
+	// direct-mapped by flag key (ef_evaluate does not know the flag's
+	// index).
+	one [64]encoded
+}
+
+// encoded is one cached result object of a flag.
+type encoded struct {
+	key           string // in one only
+	variant, rule string
+	reason        eval.Reason
+	code          eval.ErrorCode
+	json          []byte
+}
+
+// maxEncodedPerFlag bounds the cache: a flag serves a handful of
+// (variant, rule) outcomes; rarer ones are written without caching.
+const maxEncodedPerFlag = 8
+
+// appendOne appends the result of a single evaluation, from the cache
+// when the same flag had the same outcome last time.
+func (in *instance) appendOne(dst []byte, r *eval.Result) ([]byte, bool) {
+	if len(r.Key) == 0 {
+		return appendResult(dst, r)
+	}
+	e := &in.one[(len(r.Key)*31+int(r.Key[0])+int(r.Key[len(r.Key)-1])*7)%len(in.one)]
+	if e.json != nil && e.key == r.Key && e.variant == r.Variant && e.rule == r.RuleID && e.reason == r.Reason && e.code == r.ErrorCode {
+		return append(dst, e.json...), true
+	}
+	start := len(dst)
+	dst, ok := appendResult(dst, r)
+	if ok {
+		// The key is copied: it may alias the host's input.
+		*e = encoded{key: string([]byte(r.Key)), variant: r.Variant, rule: r.RuleID, reason: r.Reason, code: r.ErrorCode,
+			json: append(e.json[:0], dst[start:]...)}
+	}
+	return dst, ok
+}
+
+// appendCached appends the result of flag i (EvaluateAll's order), from
+// the cache when the same outcome was written before.
+func (in *instance) appendCached(dst []byte, i int, r *eval.Result) ([]byte, bool) {
+	if i >= len(in.enc) {
+		return appendResult(dst, r)
+	}
+	es := in.enc[i]
+	for j := range es {
+		e := &es[j]
+		if e.variant == r.Variant && e.rule == r.RuleID && e.reason == r.Reason && e.code == r.ErrorCode {
+			return append(dst, e.json...), true
+		}
+	}
+	start := len(dst)
+	dst, ok := appendResult(dst, r)
+	if ok && len(es) < maxEncodedPerFlag {
+		in.enc[i] = append(es, encoded{variant: r.Variant, rule: r.RuleID, reason: r.Reason, code: r.ErrorCode,
+			json: append([]byte(nil), dst[start:]...)})
+	}
+	return dst, ok
 }
 
 // ok returns the length of the success result in out.
@@ -118,6 +190,8 @@ func (in *instance) open(p uintptr, n int32, sec int64, nsec int32) int32 {
 		return in.fail(name, err.Error())
 	}
 	in.bundle = b
+	in.enc = make([][]encoded, len(b.IR.Flags))
+	in.one = [len(in.one)]encoded{}
 	if v := b.Claims.Version; v > in.trust.LastVersion {
 		in.trust.LastVersion = v
 	}
@@ -155,18 +229,11 @@ func (in *instance) context(p uintptr, n int32) (eval.Context, int32, bool) {
 	if !ok {
 		return nil, in.badInput("context", p, n), false
 	}
-	if len(data) == 0 {
-		return eval.Context{}, 0, true
-	}
-	v, err := ir.ParseJSON(data)
+	ctx, err := in.ctx.decode(data)
 	if err != nil {
 		return nil, in.fail(errContext, "read context: "+err.Error()), false
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, in.fail(errContext, "read context: not a JSON object"), false
-	}
-	return eval.Context(m), 0, true
+	return ctx, 0, true
 }
 
 // evaluate evaluates one flag. typ 0 calls Evaluate; 1–4 (boolean,
@@ -191,13 +258,16 @@ func (in *instance) evaluate(kp uintptr, kn int32, cp uintptr, cn int32, typ int
 	if in.bundle == nil {
 		return in.fail(errNoBundle, "evaluate: no bundle open (call ef_open first)")
 	}
+	// The key is read in place: the engine keeps nothing of it, and the
+	// result (which may hold it) is written out before the call returns.
+	k := unsafe.String(unsafe.SliceData(key), len(key))
 	var r eval.Result
 	if typ == 0 {
-		r = in.bundle.Engine.Evaluate(string(key), ctx, now)
+		r = in.bundle.Engine.Evaluate(k, ctx, now)
 	} else {
-		r = in.bundle.Engine.EvaluateType(string(key), ir.FlagType(typ), ctx, now)
+		r = in.bundle.Engine.EvaluateType(k, ir.FlagType(typ), ctx, now)
 	}
-	if in.out, ok = appendResult(in.out[:0], &r); !ok {
+	if in.out, ok = in.appendOne(in.out[:0], &r); !ok {
 		return in.fail(errInternal, "evaluate: the value of "+strconv.Quote(r.Key)+" cannot be written as JSON")
 	}
 	return in.ok()
@@ -223,26 +293,11 @@ func (in *instance) evaluateAll(cp uintptr, cn int32, sec int64, nsec int32) int
 		if i > 0 {
 			in.out = append(in.out, ',')
 		}
-		if in.out, ok = appendResult(in.out, &in.results[i]); !ok {
+		if in.out, ok = in.appendCached(in.out, i, &in.results[i]); !ok {
 			return in.fail(errInternal, "evaluate all: the value of "+strconv.Quote(in.results[i].Key)+" cannot be written as JSON")
 		}
 	}
 	in.out = append(in.out, ']')
 	clear(in.results) // drop references to values and metadata until the next call
 	return in.ok()
-}
-
-// recovered turns a panic in an export into an ErrInternal result, so that
-// a bug in the module does not kill the instance. It must be deferred
-// directly by the export.
-func (in *instance) recovered(res *int32) {
-	if r := recover(); r != nil {
-		msg := "panic"
-		if e, ok := r.(error); ok {
-			msg += ": " + e.Error()
-		} else if s, ok := r.(string); ok {
-			msg += ": " + s
-		}
-		*res = in.fail(errInternal, msg)
-	}
 }

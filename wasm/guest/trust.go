@@ -206,7 +206,8 @@ func skipWS(data []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string starting at data[i] ('"').
+// skipString returns the index after the string starting at data[i] ('"'),
+// or len(data) when it is not terminated.
 func skipString(data []byte, i int) int {
 	for i++; i < len(data); i++ {
 		switch data[i] {
@@ -216,7 +217,7 @@ func skipString(data []byte, i int) int {
 			return i + 1
 		}
 	}
-	return i
+	return len(data)
 }
 
 // skipValue returns the index after the value starting at data[i].

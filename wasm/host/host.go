@@ -39,6 +39,10 @@ const ABIVersion = 1
 // instance was discarded and the next call runs on a fresh one.
 var ErrTrap = errors.New("wasm instance trapped")
 
+// errTrapUnlessReturned marks an instance whose test function did not
+// return (t.Fatal): it is discarded, its state unknown.
+var errTrapUnlessReturned = fmt.Errorf("%w: the test did not return", ErrTrap)
+
 // ErrClosed reports a call on a closed Host.
 var ErrClosed = errors.New("host closed")
 
@@ -153,7 +157,7 @@ type Host struct {
 	cm      wazero.CompiledModule
 	idle    chan *instance
 	tokens  chan struct{}
-	writeMu sync.Mutex // serializes SetTrust and Open
+	writeMu sync.Mutex   // serializes SetTrust and Open
 	created atomic.Int64 // instances instantiated so far
 
 	mu     sync.Mutex // guards st and closed
@@ -177,7 +181,7 @@ func New(ctx context.Context, wasm []byte, opts Options) (*Host, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	cfg := wazero.NewRuntimeConfig()
 	if opts.MemoryLimit > 0 {
 		pages := opts.MemoryLimit / 65536
 		if pages < 1 {
@@ -470,8 +474,9 @@ func (h *Host) raw(ctx context.Context, f func(*instance) ([]byte, error)) ([]by
 	if err != nil {
 		return nil, err
 	}
-	out, err := f(in)
-	out = bytes.Clone(out)
-	h.release(in, err)
-	return out, err
+	var out []byte
+	err = errTrapUnlessReturned
+	defer func() { h.release(in, err) }() // also when f calls t.Fatal
+	out, err = f(in)
+	return bytes.Clone(out), err
 }

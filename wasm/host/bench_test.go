@@ -1,0 +1,218 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/publisher/compile"
+	"github.com/edgeflag/edgeflag/publisher/config"
+)
+
+// The benchmarks of docs/performance.md's wasm section: the peer flag set
+// (F2: three rules and a 50/50 split, the same flags-as-code as
+// bundle/eval's peer benchmarks) evaluated in the module under wazero,
+// next to the native engine in the same run.
+
+const wasmEngine = "engine=edgeflag-wasm"
+
+// peerCtxJSON is the peers' context (fails F2's rules 1 and 2, matches 3).
+const peerCtxJSON = `{"targetingKey":"user-123","email":"bob@other.org","country":"FR","plan":"free","age":42}`
+
+var peerCtx = eval.Context{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42.0}
+
+// f2YAML is n F2-like flags (keys by keyFmt) as flags-as-code.
+func f2YAML(n int, keyFmt string) []byte {
+	var sb strings.Builder
+	sb.WriteString("project: bench\nenvironments: [production]\n" +
+		"context: {targetingKey: string, email: string, country: string, plan: string, age: number}\nflags:\n")
+	for i := 0; i < n; i++ {
+		key := keyFmt
+		if strings.Contains(keyFmt, "%") {
+			key = fmt.Sprintf(keyFmt, i)
+		}
+		fmt.Fprintf(&sb, "  %s:\n    type: string\n"+
+			"    variants: {internal: internal, pro-na: pro-na, senior: senior, a: a, b: b}\n"+
+			"    defaultVariant: a\n    environments:\n      production:\n        rules:\n"+
+			"          - {name: r-internal, when: 'email.endsWith(\"@example.com\")', serve: internal}\n"+
+			"          - {name: r-pro-na, when: 'country in [\"US\", \"CA\"] && plan == \"pro\"', serve: pro-na}\n"+
+			"          - {name: r-senior, when: 'age >= 30', serve: senior}\n"+
+			"        default: {split: {a: 50, b: 50}}\n", key)
+	}
+	return []byte(sb.String())
+}
+
+// f2Bundle compiles n F2-like flags and seals them.
+func f2Bundle(tb testing.TB, n int, keyFmt string) ([]byte, *ir.Bundle) {
+	tb.Helper()
+	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: f2YAML(n, keyFmt)}})
+	if ds.HasErrors() {
+		tb.Fatal(ds)
+	}
+	b, ds := compile.Build(doc, "production", ir.AudienceServer)
+	if ds.HasErrors() {
+		tb.Fatal(ds)
+	}
+	enc, err := ir.Encode(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return seal(tb, enc, 1), b
+}
+
+func openF2(tb testing.TB, n int, keyFmt string) *Host {
+	tb.Helper()
+	data, b := f2Bundle(tb, n, keyFmt)
+	h := newHost(tb, "", Options{Instances: 1})
+	ctx := context.Background()
+	if err := h.SetTrust(ctx, trustFor(b)); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := h.Open(ctx, data, openAt); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// reportCPU reports process CPU nanoseconds per op since start.
+func reportCPU(b *testing.B, start int64) {
+	if b.N > 0 && start > 0 {
+		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkWasm: per-call costs under wazero. "raw" is the module call
+// alone (context written in, result JSON read out, not decoded); the
+// others go through the Host API (pool checkout, JSON decode into Result).
+func BenchmarkWasm(b *testing.B) {
+	ctx := context.Background()
+	one := openF2(b, 1, "f2")
+	all := openF2(b, 100, "f2_%03d")
+	b.Run("Instantiate/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		for b.Loop() {
+			in, err := one.instantiate(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.close()
+		}
+	})
+	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		one.raw(ctx, func(in *instance) ([]byte, error) {
+			for b.Loop() {
+				out, err := in.evaluate(ctx, "f2", 0, []byte(peerCtxJSON), openAt)
+				if err != nil || !strings.Contains(string(out), `"senior"`) {
+					b.Fatal(string(out), err)
+				}
+			}
+			return nil, nil
+		})
+	})
+	b.Run("F2/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		for b.Loop() {
+			r, err := one.Evaluate(ctx, "f2", []byte(peerCtxJSON), openAt)
+			if err != nil || r.Variant != "senior" {
+				b.Fatal(r, err)
+			}
+		}
+	})
+	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		all.raw(ctx, func(in *instance) ([]byte, error) {
+			for b.Loop() {
+				out, err := in.evaluateAll(ctx, []byte(peerCtxJSON), openAt)
+				if err != nil || strings.Count(string(out), `"variant":"senior"`) != 100 {
+					b.Fatal(string(out), err)
+				}
+			}
+			return nil, nil
+		})
+	})
+	b.Run("F100all/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		for b.Loop() {
+			rs, err := all.EvaluateAll(ctx, []byte(peerCtxJSON), openAt)
+			if err != nil || len(rs) != 100 || rs[42].Variant != "senior" {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkWasmOpen opens (verify, zstd, decode, load) 1 000 and 10 000
+// F2-like flags in the module.
+func BenchmarkWasmOpen(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 10000} {
+		data, ib := f2Bundle(b, n, "f2_%05d")
+		h := newHost(b, "", Options{Instances: 1})
+		if err := h.SetTrust(ctx, trustFor(ib)); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("Open%dk/%s", n/1000, wasmEngine), func(b *testing.B) {
+			b.ReportAllocs()
+			defer reportCPU(b, processCPU())
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				c, err := h.Open(ctx, data, openAt)
+				if err != nil || c.Flags != n {
+					b.Fatal(c, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkWasmNewContext is F2 with a different context every call, so
+// the module decodes each one (BenchmarkWasm's F2 repeats one context,
+// which the module decodes once).
+func BenchmarkWasmNewContext(b *testing.B) {
+	ctx := context.Background()
+	one := openF2(b, 1, "f2")
+	all := openF2(b, 100, "f2_%03d")
+	contexts := make([][]byte, 1024)
+	for i := range contexts {
+		contexts[i] = []byte(fmt.Sprintf(`{"targetingKey":"user-%04d","email":"bob@other.org","country":"FR","plan":"free","age":42}`, i))
+	}
+	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		one.raw(ctx, func(in *instance) ([]byte, error) {
+			i := 0
+			for b.Loop() {
+				out, err := in.evaluate(ctx, "f2", 0, contexts[i%len(contexts)], openAt)
+				if err != nil || !strings.Contains(string(out), `"variant":"senior"`) {
+					b.Fatal(string(out), err)
+				}
+				i++
+			}
+			return nil, nil
+		})
+	})
+	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		all.raw(ctx, func(in *instance) ([]byte, error) {
+			i := 0
+			for b.Loop() {
+				out, err := in.evaluateAll(ctx, contexts[i%len(contexts)], openAt)
+				if err != nil || strings.Count(string(out), `"variant":"senior"`) != 100 {
+					b.Fatal(string(out), err)
+				}
+				i++
+			}
+			return nil, nil
+		})
+	})
+}

@@ -1,0 +1,53 @@
+package host
+
+import (
+	"context"
+	"strconv"
+	"testing"
+)
+
+// TestMemoryStaysFlat: a million evaluations, each with a different
+// context (so each allocates in the module), do not grow the module's
+// linear memory at all past what the first 300 000 reached (the first
+// collections finish by about 200 000): the module keeps nothing per call
+// and reuses its buffers. Under wazero the module's clock and randomness
+// are fixed, so the Go runtime inside behaves the same on every run.
+func TestMemoryStaysFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million evaluations; run without -short")
+	}
+	h := newHost(t, "", Options{Instances: 1})
+	openCorpus(t, h)
+	ctx := context.Background()
+	run := func(in *instance, from, to int) {
+		buf := []byte(`{"targetingKey":"user-`)
+		for i := from; i < to; i++ {
+			evalCtx := strconv.AppendInt(buf[:len(`{"targetingKey":"user-`)], int64(i), 10)
+			evalCtx = append(evalCtx, `","plan":"pro","age":34}`...)
+			var err error
+			if i%100 == 0 {
+				_, err = in.evaluateAll(ctx, evalCtx, openAt)
+			} else {
+				_, err = in.evaluate(ctx, "static-split", 0, evalCtx, openAt)
+			}
+			if err != nil {
+				t.Fatalf("evaluation %d: %v", i, err)
+			}
+		}
+	}
+	var warm, after uint32
+	_, err := h.raw(ctx, func(in *instance) ([]byte, error) {
+		run(in, 0, 300_000)
+		warm = in.mem.Size()
+		run(in, 300_000, 1_300_000)
+		after = in.mem.Size()
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("linear memory: %d KiB after 300 000 evaluations, %d KiB after 1 300 000", warm>>10, after>>10)
+	if after > warm {
+		t.Fatalf("linear memory grew from %d to %d bytes over a million evaluations", warm, after)
+	}
+}
