@@ -129,7 +129,7 @@ func (in *instance) badInput(what string, p uintptr, n int32) int32 {
 
 // setTrust replaces the trust used by later opens. The open bundle, if
 // any, stays: it was verified under the trust in force when it was opened.
-// Result: {"keys":[kid, ...]}.
+// Result: {"keys":[kid, ...],"algorithms":[what this module verifies]}.
 func (in *instance) setTrust(p uintptr, n int32) int32 {
 	doc, ok := in.input(p, n)
 	if !ok {
@@ -145,7 +145,14 @@ func (in *instance) setTrust(p uintptr, n int32) int32 {
 		if i > 0 {
 			in.out = append(in.out, ',')
 		}
-		in.out = appendString(in.out, keyID(&t.Keys[i]))
+		in.out = appendString(in.out, t.Keys[i].ID)
+	}
+	in.out = append(in.out, `],"algorithms":[`...)
+	for i, a := range envelope.SupportedAlgorithms() {
+		if i > 0 {
+			in.out = append(in.out, ',')
+		}
+		in.out = appendString(in.out, a)
 	}
 	in.out = append(in.out, "]}"...)
 	return in.ok()
@@ -183,7 +190,7 @@ func (in *instance) open(p uintptr, n int32, sec int64, nsec int32) int32 {
 	t.Now = now
 	b, err := envelope.Open(data, t)
 	if err != nil {
-		name := errorName(err)
+		name := envelope.ErrorName(err)
 		if name == "" {
 			name = errInternal
 		}

@@ -33,9 +33,9 @@ func badTrust(msg string) *trustError {
 }
 
 // parseTrust reads the trust document of ef_set_trust (docs/wasm-abi.md):
-// one JSON object with the members jwks, project, environment, audience
-// (required) and grace, maxSkew, lastVersion, algorithms, maxCompressed,
-// maxDecompressed (optional). Unknown or repeated members, wrong types and
+// one JSON object with the members jwks (a JWKS object, or its text in a
+// string), project, environment, audience (required) and grace, maxSkew,
+// lastVersion, algorithms, maxCompressed, maxDecompressed (optional). Unknown or repeated members, wrong types and
 // out-of-range numbers are refused; the JWKS is parsed by the verifier's
 // own strict parser. The result has no Now: ef_open supplies it.
 func parseTrust(doc []byte) (envelope.Trust, *trustError) {
@@ -65,14 +65,19 @@ func parseTrust(doc []byte) (envelope.Trust, *trustError) {
 		seen[name] = true
 		if name == "jwks" {
 			jwks = m.value
+			if str, ok := obj["jwks"].(string); ok {
+				jwks = []byte(str) // the JWKS as text, byte for byte
+			}
 		}
 	}
 	for name, val := range obj {
 		var terr *trustError
 		switch name {
 		case "jwks":
-			if _, ok := val.(map[string]any); !ok {
-				terr = badTrust("jwks: want a JSON Web Key Set object")
+			switch val.(type) {
+			case map[string]any, string:
+			default:
+				terr = badTrust("jwks: want a JSON Web Key Set, as an object or as text in a string")
 			}
 		case "project":
 			t.Project, terr = nonEmpty(name, val)
@@ -119,9 +124,9 @@ func parseTrust(doc []byte) (envelope.Trust, *trustError) {
 			return envelope.Trust{}, badTrust(req + ": missing")
 		}
 	}
-	keys, err := parseKeys(jwks)
+	keys, err := envelope.ParseJWKS(jwks)
 	if err != nil {
-		name := errorName(err)
+		name := envelope.ErrorName(err)
 		if name == "" {
 			name = "ErrJWKS"
 		}

@@ -35,7 +35,7 @@ func TestParseTrust(t *testing.T) {
 		len(tr.Algorithms) != 1 || tr.Algorithms[0] != "EdDSA" || tr.MaxCompressed != 1000 || tr.MaxDecompressed != 2000 {
 		t.Errorf("parseTrust = %+v", tr)
 	}
-	if len(tr.Keys) != 1 || keyID(&tr.Keys[0]) != kid {
+	if len(tr.Keys) != 1 || tr.Keys[0].ID != kid {
 		t.Errorf("keys = %+v, want the one key %s", tr.Keys, kid)
 	}
 	min, terr := parseTrust([]byte(`{"jwks":` + jwks + `,"project":"p","environment":"e","audience":"server"}`))
@@ -63,7 +63,8 @@ func TestParseTrustRefuses(t *testing.T) {
 		{`{"jwks":` + jwks + `,"project":"","environment":"e","audience":"server"}`, "ErrTrust", "project: want a non-empty string"},
 		{`{"jwks":` + jwks + `,"project":1,"environment":"e","audience":"server"}`, "ErrTrust", "project: want"},
 		{`{"jwks":` + jwks + `,"project":"p","environment":"e","audience":"Server"}`, "ErrTrust", "audience"},
-		{`{"jwks":"{}","project":"p","environment":"e","audience":"server"}`, "ErrTrust", "jwks: want"},
+		{`{"jwks":1,"project":"p","environment":"e","audience":"server"}`, "ErrTrust", "jwks: want"},
+		{`{"jwks":"{}","project":"p","environment":"e","audience":"server"}`, "ErrJWKS", "no keys"},
 		{`{` + base + `,"grace":-1}`, "ErrTrust", "grace: want a whole number"},
 		{`{` + base + `,"grace":1.5}`, "ErrTrust", "grace: want a whole number"},
 		{`{` + base + `,"grace":"60"}`, "ErrTrust", "grace: want a whole number"},

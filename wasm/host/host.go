@@ -62,7 +62,7 @@ func (e *Error) Error() string { return e.Name + ": " + e.Message }
 // name, so that errors.Is(err, envelope.ErrSignature) works across the
 // sandbox boundary.
 func (e *Error) Is(target error) bool {
-	return target != nil && errorName(target) == e.Name
+	return target != nil && envelope.ErrorName(target) == e.Name
 }
 
 // Cache is a compilation cache that Hosts can share: a module compiled
@@ -436,30 +436,6 @@ func (h *Host) sync(ctx context.Context, in *instance) error {
 	}
 	in.gen = st.gen
 	return nil
-}
-
-// errorName is the name bundle/envelope gives a sentinel ("" for others).
-func errorName(err error) string {
-	for _, s := range sentinels {
-		if err == s.err {
-			return s.name
-		}
-	}
-	return ""
-}
-
-var sentinels = []struct {
-	name string
-	err  error
-}{
-	{"ErrMalformed", envelope.ErrMalformed}, {"ErrDuplicateKey", envelope.ErrDuplicateKey},
-	{"ErrUnknownField", envelope.ErrUnknownField}, {"ErrFormatVersion", envelope.ErrFormatVersion},
-	{"ErrAlgorithm", envelope.ErrAlgorithm}, {"ErrUnknownKey", envelope.ErrUnknownKey},
-	{"ErrSignature", envelope.ErrSignature}, {"ErrProject", envelope.ErrProject},
-	{"ErrEnvironment", envelope.ErrEnvironment}, {"ErrAudience", envelope.ErrAudience},
-	{"ErrExpired", envelope.ErrExpired}, {"ErrNotYetValid", envelope.ErrNotYetValid},
-	{"ErrRollback", envelope.ErrRollback}, {"ErrTooLarge", envelope.ErrTooLarge},
-	{"ErrPayload", envelope.ErrPayload},
 }
 
 // unixArgs splits now into the (seconds, nanoseconds) pair of the ABI.

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	pubseal "github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
@@ -62,9 +62,9 @@ func testKey() ed25519.PrivateKey {
 
 // testJWKS is the JWKS of testKey, its kid the RFC 7638 thumbprint.
 func testJWKS() (jwks []byte, kid string) {
-	x := base64.RawURLEncoding.EncodeToString(testKey().Public().(ed25519.PublicKey))
-	sum := sha256.Sum256([]byte(`{"crv":"Ed25519","kty":"OKP","x":"` + x + `"}`))
-	kid = base64.RawURLEncoding.EncodeToString(sum[:])
+	pub := testKey().Public().(ed25519.PublicKey)
+	kid = envelope.Thumbprint(envelope.Key{Algorithm: envelope.AlgEdDSA, Public: pub})
+	x := base64.RawURLEncoding.EncodeToString(pub)
 	return []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"` + x + `","kid":"` + kid + `","alg":"EdDSA","use":"sig"}]}`), kid
 }
 
@@ -83,8 +83,8 @@ func seal(t testing.TB, payload []byte, version uint64) []byte {
 		t.Fatal(err)
 	}
 	_, kid := testJWKS()
-	out, err := envelope.Seal(payload, envelope.Claims{Project: b.Project, Environment: b.Environment, Audience: b.Audience,
-		Version: version, IssuedAt: sealIat, ExpiresAt: sealExp}, envelope.Signer{KeyID: kid, Key: testKey()})
+	out, err := pubseal.Seal(payload, envelope.Claims{Project: b.Project, Environment: b.Environment, Audience: b.Audience,
+		Version: version, IssuedAt: sealIat, ExpiresAt: sealExp}, pubseal.Signer{KeyID: kid, Key: testKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,4 +110,17 @@ func mustDecode(t testing.TB, data []byte) *ir.Bundle {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// nativeTrustOf is t for bundle/envelope at now.
+func nativeTrustOf(t testing.TB, tr Trust, now time.Time) envelope.Trust {
+	t.Helper()
+	keys, err := envelope.ParseJWKS(tr.JWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud, _ := ir.ParseAudience(tr.Audience)
+	return envelope.Trust{Keys: keys, Algorithms: tr.Algorithms, Project: tr.Project, Environment: tr.Environment, Audience: aud,
+		Now: now, Grace: tr.Grace, MaxSkew: tr.MaxSkew, LastVersion: tr.LastVersion,
+		MaxCompressed: tr.MaxCompressed, MaxDecompressed: tr.MaxDecompressed}
 }
