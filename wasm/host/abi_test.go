@@ -78,7 +78,7 @@ func corpusBundle(t testing.TB) ([]byte, *ir.Bundle) {
 // JSON, bad type codes and times, calls out of order. Each gets an error
 // result with the documented name, and the instance keeps working.
 func TestMalformedInputNeverTraps(t *testing.T) {
-	in := freshInstance(t, "")
+	in := freshInstance(t, shipped)
 	bundle, b := corpusBundle(t)
 	doc, err := TrustDocument(trustFor(b))
 	if err != nil {

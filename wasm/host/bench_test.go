@@ -66,7 +66,7 @@ func f2Bundle(tb testing.TB, n int, keyFmt string) ([]byte, *ir.Bundle) {
 func openF2(tb testing.TB, n int, keyFmt string) *Host {
 	tb.Helper()
 	data, b := f2Bundle(tb, n, keyFmt)
-	h := newHost(tb, "", Options{Instances: 1})
+	h := newHost(tb, shipped, Options{Instances: 1})
 	ctx := context.Background()
 	if err := h.SetTrust(ctx, trustFor(b)); err != nil {
 		tb.Fatal(err)
@@ -156,7 +156,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1000, 10000} {
 		data, ib := f2Bundle(b, n, "f2_%05d")
-		h := newHost(b, "", Options{Instances: 1})
+		h := newHost(b, shipped, Options{Instances: 1})
 		if err := h.SetTrust(ctx, trustFor(ib)); err != nil {
 			b.Fatal(err)
 		}

@@ -21,7 +21,7 @@ func TestConcurrentUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHost(t, "", Options{Instances: 4})
+	h := newHost(t, shipped, Options{Instances: 4})
 	ctx := context.Background()
 	first := seal(t, s.Bundle, 1)
 	opened, err := envelope.Open(first, nativeTrust(t, mustDecode(t, s.Bundle), openAt))

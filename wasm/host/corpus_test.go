@@ -155,7 +155,7 @@ func TestCorpusOnWazero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &wasmEvaluator{t: t, h: newHost(t, "", Options{Instances: 2})}
+	ev := &wasmEvaluator{t: t, h: newHost(t, shipped, Options{Instances: 2})}
 	fails := conformance.Run(suites, ev)
 	for _, f := range fails {
 		t.Error(f)

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -104,7 +105,8 @@ type Options struct {
 // Trust is what opened bundles must satisfy (see docs/bundle-format.md,
 // "Verification algorithm"). Durations are whole seconds.
 type Trust struct {
-	// JWKS is the trusted public keys as a JSON Web Key Set document.
+	// JWKS is the trusted public keys: a JSON Web Key Set document, given
+	// to the module's JWKS parser byte for byte.
 	JWKS []byte
 	// Algorithms allow-lists "alg" values; nil: every algorithm the module
 	// verifies.
@@ -226,7 +228,7 @@ func (h *Host) Close(ctx context.Context) error {
 
 // trustDoc is the trust document of ef_set_trust.
 type trustDoc struct {
-	JWKS            json.RawMessage `json:"jwks"`
+	JWKS            string          `json:"jwks"`
 	Project         string          `json:"project"`
 	Environment     string          `json:"environment"`
 	Audience        string          `json:"audience"`
@@ -245,10 +247,14 @@ func TrustDocument(t Trust) ([]byte, error) {
 			return nil, fmt.Errorf("encode trust: %v is not a whole number of seconds", d)
 		}
 	}
-	if !json.Valid(t.JWKS) {
-		return nil, errors.New("encode trust: JWKS is not valid JSON")
+	if !utf8.Valid(t.JWKS) {
+		// A JSON string cannot carry it byte for byte; no JWKS parser
+		// accepts it either.
+		return nil, &Error{Name: "ErrJWKS", Message: "encode trust: JWKS is not valid UTF-8"}
 	}
-	doc, err := json.Marshal(trustDoc{JWKS: t.JWKS, Project: t.Project, Environment: t.Environment, Audience: t.Audience,
+	// The JWKS goes in as text, so the module's parser sees exactly
+	// these bytes (and refuses what the native parser refuses).
+	doc, err := json.Marshal(trustDoc{JWKS: string(t.JWKS), Project: t.Project, Environment: t.Environment, Audience: t.Audience,
 		Grace: int64(t.Grace / time.Second), MaxSkew: int64(t.MaxSkew / time.Second), LastVersion: t.LastVersion,
 		Algorithms: t.Algorithms, MaxCompressed: t.MaxCompressed, MaxDecompressed: t.MaxDecompressed})
 	if err != nil {

@@ -15,6 +15,14 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
+// The builds the tests run: the shipped module (EdDSA only), the same with
+// the test-only exports, and the ES256 module.
+const (
+	shipped    = wasmbuild.DefaultTags
+	testBuild  = wasmbuild.DefaultTags + "," + wasmbuild.TestTag
+	es256Build = wasmbuild.ES256Tags
+)
+
 // testCache is shared by every Host the tests create, so the module is
 // compiled once per test binary.
 var testCache *Cache
@@ -28,7 +36,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// module returns the shipped module (tags "") or a test build.
+// module returns the module built with the -tags value tags.
 func module(t testing.TB, tags string) []byte {
 	t.Helper()
 	wasm, err := wasmbuild.Module(tags)

@@ -17,7 +17,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million evaluations; run without -short")
 	}
-	h := newHost(t, "", Options{Instances: 1})
+	h := newHost(t, shipped, Options{Instances: 1})
 	openCorpus(t, h)
 	ctx := context.Background()
 	run := func(in *instance, from, to int) {

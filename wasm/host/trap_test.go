@@ -33,7 +33,7 @@ func checkStaticOn(t testing.TB, h *Host) {
 // thrown away, and the next call runs on a new instance that has been
 // given the trust and bundle again.
 func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
-	h := newHost(t, "eftest", Options{Instances: 1})
+	h := newHost(t, testBuild, Options{Instances: 1})
 	openCorpus(t, h)
 	checkStaticOn(t, h)
 	before := h.created.Load()
@@ -65,7 +65,7 @@ func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
 // to take a 100 MiB bundle runs out of memory and traps; the host reports
 // ErrTrap, keeps the bundle it had and serves it from a rebuilt instance.
 func TestOutOfMemoryTrapRecovers(t *testing.T) {
-	h := newHost(t, "", Options{Instances: 1, MemoryLimit: 64 << 20})
+	h := newHost(t, shipped, Options{Instances: 1, MemoryLimit: 64 << 20})
 	openCorpus(t, h)
 	before := h.created.Load()
 	_, err := h.Open(context.Background(), make([]byte, 100<<20), openAt)

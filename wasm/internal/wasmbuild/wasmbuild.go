@@ -16,6 +16,20 @@ import (
 // Package is the guest's import path.
 const Package = "./wasm/guest"
 
+// The two modules `make wasm` writes, by their -tags values.
+const (
+	// DefaultTags build wasm/dist/edgeflag.wasm: EdDSA only (ES256
+	// bundles are refused with ErrAlgorithm), within the size budget.
+	DefaultTags = "edgeflag_noes256"
+	// ES256Tags build wasm/dist/edgeflag-es256.wasm: EdDSA and ES256.
+	ES256Tags = ""
+	// TestTag adds the test-only exports (ef_test_trap, ef_test_memstats).
+	TestTag = "eftest"
+)
+
+// Outputs maps each file of wasm/dist to its -tags value.
+var Outputs = map[string]string{"edgeflag.wasm": DefaultTags, "edgeflag-es256.wasm": ES256Tags}
+
 // Flags are the go build flags of `make wasm` (after GOOS=wasip1
 // GOARCH=wasm go build).
 var Flags = []string{"-buildmode=c-shared", "-trimpath", "-ldflags=-s -w"}
@@ -63,8 +77,9 @@ type built struct {
 	err  error
 }
 
-// Module returns the guest's bytes built with the given -tags value ("" for
-// the shipped module), building once per process.
+// Module returns the guest's bytes built with the given -tags value
+// (DefaultTags, ES256Tags, or either with ","+TestTag), building once per
+// process.
 func Module(tags string) ([]byte, error) {
 	v, _ := cache.LoadOrStore(tags, &built{})
 	b := v.(*built)
