@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
 
 all: build
 
@@ -31,10 +31,32 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint unit wasm-check integration infra-check
+test: lint wasm unit wasm-check wasm-test integration infra-check
 
 unit:
 	$(GO) test -count=1 ./...
+
+# The WebAssembly modules (docs/wasm-abi.md): wasip1 reactors built with
+# standard Go, reproducibly. edgeflag.wasm verifies EdDSA only (the size
+# budget); edgeflag-es256.wasm also verifies ES256 (RATIONALE.md).
+# wasm/internal/wasmbuild builds the same way for the tests.
+WASM_BUILD := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w'
+wasm:
+	@mkdir -p wasm/dist
+	$(WASM_BUILD) -tags=edgeflag_noes256 -o wasm/dist/edgeflag.wasm ./wasm/guest
+	$(WASM_BUILD) -o wasm/dist/edgeflag-es256.wasm ./wasm/guest
+	@for f in wasm/dist/*.wasm; do echo "$$f: $$(wc -c <$$f) bytes, $$(gzip -9c $$f | wc -c) gzip -9"; done
+
+# The guest's exports vetted for their target; the modules make wasm wrote
+# are the ones the tests build (reproducible); the host pool is safe under
+# concurrent use (-race, 8 goroutines).
+wasm-test: wasm
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,eftest ./wasm/guest
+	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./wasm/guest
+	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestReproducibleBuild' ./wasm/internal/wasmbuild
+	$(GO) test -count=1 -race -run 'TestConcurrentUse' ./wasm/host
 
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
 # the verifier also without ES256 (the tag the size-bound guest may use).

@@ -23,3 +23,5 @@ func efTestMemstats() int32 {
 	inst.out = append(inst.out, '}')
 	return int32(len(inst.out))
 }
+
+var _ any = efTestMemstats // called by the host (//go:wasmexport)

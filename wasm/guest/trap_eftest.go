@@ -8,3 +8,5 @@ package main
 //
 //go:wasmexport ef_test_trap
 func efTestTrap() { panic("ef_test_trap: deliberate trap") }
+
+var _ any = efTestTrap // called by the host (//go:wasmexport)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
@@ -21,8 +20,6 @@ const wasmEngine = "engine=edgeflag-wasm"
 
 // peerCtxJSON is the peers' context (fails F2's rules 1 and 2, matches 3).
 const peerCtxJSON = `{"targetingKey":"user-123","email":"bob@other.org","country":"FR","plan":"free","age":42}`
-
-var peerCtx = eval.Context{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42.0}
 
 // f2YAML is n F2-like flags (keys by keyFmt) as flags-as-code.
 func f2YAML(n int, keyFmt string) []byte {

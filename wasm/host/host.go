@@ -228,16 +228,16 @@ func (h *Host) Close(ctx context.Context) error {
 
 // trustDoc is the trust document of ef_set_trust.
 type trustDoc struct {
-	JWKS            string          `json:"jwks"`
-	Project         string          `json:"project"`
-	Environment     string          `json:"environment"`
-	Audience        string          `json:"audience"`
-	Grace           int64           `json:"grace,omitempty"`
-	MaxSkew         int64           `json:"maxSkew,omitempty"`
-	LastVersion     uint64          `json:"lastVersion,omitempty"`
-	Algorithms      []string        `json:"algorithms,omitempty"`
-	MaxCompressed   int             `json:"maxCompressed,omitempty"`
-	MaxDecompressed int             `json:"maxDecompressed,omitempty"`
+	JWKS            string   `json:"jwks"`
+	Project         string   `json:"project"`
+	Environment     string   `json:"environment"`
+	Audience        string   `json:"audience"`
+	Grace           int64    `json:"grace,omitempty"`
+	MaxSkew         int64    `json:"maxSkew,omitempty"`
+	LastVersion     uint64   `json:"lastVersion,omitempty"`
+	Algorithms      []string `json:"algorithms,omitempty"`
+	MaxCompressed   int      `json:"maxCompressed,omitempty"`
+	MaxDecompressed int      `json:"maxDecompressed,omitempty"`
 }
 
 // TrustDocument returns the JSON trust document ef_set_trust takes for t.
