@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
@@ -88,7 +90,21 @@ func BenchmarkWasm(b *testing.B) {
 	ctx := context.Background()
 	one := openF2(b, 1, "f2")
 	all := openF2(b, 100, "f2_%03d")
+	b.Run("Compile/"+wasmEngine, func(b *testing.B) {
+		// wazero's compiler, no cache: what New costs the first time.
+		wasm := module(b, shipped)
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		for b.Loop() {
+			rt := wazero.NewRuntime(ctx)
+			if _, err := rt.CompileModule(ctx, wasm); err != nil {
+				b.Fatal(err)
+			}
+			rt.Close(ctx)
+		}
+	})
 	b.Run("Instantiate/"+wasmEngine, func(b *testing.B) {
+		// A new instance of the compiled module, _initialize included.
 		b.ReportAllocs()
 		defer reportCPU(b, processCPU())
 		for b.Loop() {
@@ -134,6 +150,28 @@ func BenchmarkWasm(b *testing.B) {
 			}
 			return nil, nil
 		})
+	})
+	b.Run("F2json/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		var out []byte
+		for b.Loop() {
+			var err error
+			if out, err = one.AppendEvaluate(ctx, out[:0], "f2", 0, []byte(peerCtxJSON), openAt); err != nil || !strings.Contains(string(out), `"variant":"senior"`) {
+				b.Fatal(string(out), err)
+			}
+		}
+	})
+	b.Run("F100alljson/"+wasmEngine, func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b, processCPU())
+		var out []byte
+		for b.Loop() {
+			var err error
+			if out, err = all.AppendEvaluateAll(ctx, out[:0], []byte(peerCtxJSON), openAt); err != nil || strings.Count(string(out), `"variant":"senior"`) != 100 {
+				b.Fatal(err)
+			}
+		}
 	})
 	b.Run("F100all/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()

@@ -378,6 +378,42 @@ func (h *Host) EvaluateAll(ctx context.Context, evalCtx []byte, now time.Time) (
 	return rs, nil
 }
 
+// AppendEvaluate appends to dst the result object of Evaluate (typ 0) or
+// EvaluateType (typ = an ir.FlagType) as the module wrote it — the bytes
+// `edgeflag eval` prints — for hosts that pass JSON on (an OFREP server)
+// and need not decode it.
+func (h *Host) AppendEvaluate(ctx context.Context, dst []byte, key string, typ ir.FlagType, evalCtx []byte, now time.Time) ([]byte, error) {
+	if typ > ir.TypeObject {
+		return dst, fmt.Errorf("evaluate: flag type %d is not boolean, string, number or object", typ)
+	}
+	return h.appendRaw(dst, fmt.Sprintf("evaluate %q", key), ctx, func(in *instance) ([]byte, error) {
+		return in.evaluate(ctx, key, int32(typ), evalCtx, now)
+	})
+}
+
+// AppendEvaluateAll appends to dst the JSON array EvaluateAll decodes.
+func (h *Host) AppendEvaluateAll(ctx context.Context, dst []byte, evalCtx []byte, now time.Time) ([]byte, error) {
+	return h.appendRaw(dst, "evaluate all", ctx, func(in *instance) ([]byte, error) {
+		return in.evaluateAll(ctx, evalCtx, now)
+	})
+}
+
+func (h *Host) appendRaw(dst []byte, op string, ctx context.Context, f func(*instance) ([]byte, error)) ([]byte, error) {
+	in, err := h.acquire(ctx)
+	if err != nil {
+		return dst, err
+	}
+	out, err := f(in)
+	if err == nil {
+		dst = append(dst, out...) // before the instance goes back to the pool
+	}
+	h.release(in, err)
+	if err != nil {
+		return dst, fmt.Errorf("%s: %w", op, err)
+	}
+	return dst, nil
+}
+
 // acquire takes an instance from the pool (creating one if the pool has
 // room), waiting while all are busy, and brings it up to date.
 func (h *Host) acquire(ctx context.Context) (*instance, error) {

@@ -2,9 +2,12 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
 // openCorpus sets the trust and opens the reasons.json bundle on h.
@@ -75,5 +78,29 @@ func TestOutOfMemoryTrapRecovers(t *testing.T) {
 	checkStaticOn(t, h)
 	if got := h.created.Load() - before; got != 1 {
 		t.Fatalf("%d instances created after the trap, want 1", got)
+	}
+}
+
+// TestAppendJSON: the JSON forms carry the bytes the decoded forms decode.
+func TestAppendJSON(t *testing.T) {
+	h := newHost(t, shipped, Options{Instances: 2})
+	openCorpus(t, h)
+	ctx := context.Background()
+	one, err := h.AppendEvaluate(ctx, []byte("x"), "static-on", ir.TypeBoolean, nil, openAt)
+	if err != nil || string(one) != `x{"key":"static-on","value":true,"variant":"on","reason":"STATIC","version":5}` {
+		t.Fatalf("AppendEvaluate = %s, %v", one, err)
+	}
+	all, err := h.AppendEvaluateAll(ctx, nil, []byte(`{"targetingKey":"u"}`), openAt)
+	rs, err2 := h.EvaluateAll(ctx, []byte(`{"targetingKey":"u"}`), openAt)
+	var decoded []Result
+	if err != nil || err2 != nil || json.Unmarshal(all, &decoded) != nil || len(decoded) != len(rs) || len(rs) < 10 {
+		t.Fatalf("AppendEvaluateAll = %s, %v, %v", all, err, err2)
+	}
+	if _, err := h.AppendEvaluate(ctx, nil, "static-on", 9, nil, openAt); err == nil {
+		t.Fatal("type 9 accepted")
+	}
+	var e *Error
+	if _, err := h.AppendEvaluateAll(ctx, nil, []byte("[]"), openAt); !errors.As(err, &e) || e.Name != "ErrContext" {
+		t.Fatalf("context []: %v", err)
 	}
 }
