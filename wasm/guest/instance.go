@@ -243,6 +243,21 @@ func (in *instance) context(p uintptr, n int32) (eval.Context, int32, bool) {
 	return ctx, 0, true
 }
 
+// evaluation checks what every evaluation needs: a time, a context and
+// an open bundle. When ok is false, res is the error result.
+func (in *instance) evaluation(op string, cp uintptr, cn int32, sec int64, nsec int32) (ctx eval.Context, now time.Time, res int32, ok bool) {
+	if now, ok = unixTime(sec, nsec); !ok {
+		return nil, now, in.badTime(nsec), false
+	}
+	if ctx, res, ok = in.context(cp, cn); !ok {
+		return nil, now, res, false
+	}
+	if in.bundle == nil {
+		return nil, now, in.fail(errNoBundle, op+": no bundle open (call ef_open first)"), false
+	}
+	return ctx, now, 0, true
+}
+
 // evaluate evaluates one flag. typ 0 calls Evaluate; 1–4 (boolean,
 // string, number, object: the ir.FlagType codes) call EvaluateType.
 // Result: one result object.
@@ -254,16 +269,9 @@ func (in *instance) evaluate(kp uintptr, kn int32, cp uintptr, cn int32, typ int
 	if typ < 0 || typ > int32(ir.TypeObject) {
 		return in.fail(errArgument, "type: "+strconv.FormatInt(int64(typ), 10)+" is not 0 (any), 1 (boolean), 2 (string), 3 (number) or 4 (object)")
 	}
-	now, ok := unixTime(sec, nsec)
-	if !ok {
-		return in.badTime(nsec)
-	}
-	ctx, res, ok := in.context(cp, cn)
+	ctx, now, res, ok := in.evaluation("evaluate", cp, cn, sec, nsec)
 	if !ok {
 		return res
-	}
-	if in.bundle == nil {
-		return in.fail(errNoBundle, "evaluate: no bundle open (call ef_open first)")
 	}
 	// The key is read in place: the engine keeps nothing of it, and the
 	// result (which may hold it) is written out before the call returns.
@@ -283,16 +291,9 @@ func (in *instance) evaluate(kp uintptr, kn int32, cp uintptr, cn int32, typ int
 // evaluateAll evaluates every flag in key order. Result: a JSON array of
 // result objects.
 func (in *instance) evaluateAll(cp uintptr, cn int32, sec int64, nsec int32) int32 {
-	now, ok := unixTime(sec, nsec)
-	if !ok {
-		return in.badTime(nsec)
-	}
-	ctx, res, ok := in.context(cp, cn)
+	ctx, now, res, ok := in.evaluation("evaluate all", cp, cn, sec, nsec)
 	if !ok {
 		return res
-	}
-	if in.bundle == nil {
-		return in.fail(errNoBundle, "evaluate all: no bundle open (call ef_open first)")
 	}
 	in.results = in.bundle.Engine.EvaluateAll(ctx, now, in.results[:0])
 	in.out = append(in.out[:0], '[')
