@@ -55,7 +55,7 @@ wasm-test: wasm
 	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,eftest ./wasm/guest
 	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./wasm/guest
-	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestReproducibleBuild' ./wasm/internal/wasmbuild
+	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestDistIsTheTestBuild' -v ./wasm/internal/wasmbuild
 	$(GO) test -count=1 -race -run 'TestConcurrentUse' ./wasm/host
 
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
