@@ -128,6 +128,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzContextMatchesParseJSON -fuzztime 30s ./wasm/guest
 	$(GO) test -run '^$$' -fuzz FuzzJSONMatchesEncodingJSON -fuzztime 30s ./wasm/guest
 	$(GO) test -run '^$$' -fuzz FuzzNativeVsWasm -fuzztime 30s ./wasm/host
+	$(GO) test -run '^$$' -fuzz FuzzExportsNeverTrap -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./edgefn/reqjson

@@ -203,3 +203,61 @@ func TestMalformedInputNeverTraps(t *testing.T) {
 		t.Fatalf("evaluate after garbage: %d %s %s", n, out, name)
 	}
 }
+
+// FuzzExportsNeverTrap calls the exports with arguments taken from the
+// fuzz input — pointers anywhere (inside, across and outside the blocks),
+// any lengths, type codes and times, and the input itself as a trust
+// document, bundle, key or context — and requires an error result or a
+// success, never a trap, then a correct evaluation.
+func FuzzExportsNeverTrap(f *testing.F) {
+	f.Add([]byte(`{"targetingKey":"x"}`), uint32(0), int32(5), int32(0), int64(1780272000), int32(0))
+	f.Add([]byte("static-on"), uint32(1<<31), int32(-7), int32(9), int64(-1), int32(-1))
+	f.Add([]byte(`{"jwks":{}}`), uint32(64), int32(1<<30), int32(4), int64(1<<62), int32(999999999))
+	in := freshInstance(f, shipped)
+	bundle, b := corpusBundle(f)
+	doc, err := TrustDocument(trustFor(b))
+	if err != nil {
+		f.Fatal(err)
+	}
+	tp := writeBlock(f, in, doc)
+	bp := writeBlock(f, in, bundle)
+	sec, nsec := unixArgs(openAt)
+	key := writeBlock(f, in, []byte("static-on"))
+	f.Fuzz(func(t *testing.T, data []byte, off uint32, n int32, typ int32, s int64, ns int32) {
+		ctx := context.Background()
+		blk := uint64(0)
+		if len(data) > 0 {
+			blk = uint64(writeBlock(t, in, data))
+			defer in.free.Call(ctx, blk)
+		}
+		p := blk + uint64(off%uint32(len(data)+64)) // near the block, often past its end
+		if off&1 == 1 {
+			p = uint64(off) // anywhere
+		}
+		calls := []struct {
+			fn   api.Function
+			args []uint64
+		}{
+			{in.setTrust, []uint64{p, uint64(uint32(n))}},
+			{in.setTrust, []uint64{blk, uint64(len(data))}},
+			{in.openFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
+			{in.openFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
+			{in.evalFn, []uint64{p, uint64(uint32(n)), blk, uint64(len(data)), uint64(uint32(typ)), uint64(s), uint64(uint32(ns))}},
+			{in.evalFn, []uint64{blk, uint64(len(data)), p, uint64(uint32(n)), uint64(uint32(typ % 5)), uint64(s), uint64(uint32(ns))}},
+			{in.evalAllFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
+			{in.evalAllFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
+		}
+		for _, c := range calls {
+			rawCall(t, in, c.fn, c.args...) // fails the test on a trap
+		}
+		// Back to a known state, then a correct answer.
+		rawCall(t, in, in.setTrust, uint64(tp), uint64(len(doc)))
+		if n, out, name := rawCall(t, in, in.openFn, uint64(bp), uint64(len(bundle)), sec, nsec); n <= 0 {
+			t.Fatalf("open after fuzzing: %s %s", out, name)
+		}
+		n2, out, _ := rawCall(t, in, in.evalFn, uint64(key), 9, 0, 0, 0, sec, nsec)
+		if n2 <= 0 || string(out) != `{"key":"static-on","value":true,"variant":"on","reason":"STATIC","version":5}` {
+			t.Fatalf("evaluate after fuzzing: %s", out)
+		}
+	})
+}
