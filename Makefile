@@ -126,7 +126,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadEvaluate -fuzztime 30s ./bundle/eval
 	$(GO) test -run '^$$' -fuzz FuzzOpen -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz FuzzContextMatchesParseJSON -fuzztime 30s ./wasm/guest
-	$(GO) test -run '^$$' -fuzz FuzzJSONMatchesEncodingJSON -fuzztime 30s ./wasm/guest
+	$(GO) test -run '^$$' -fuzz FuzzJSONWriterMatchesEncodingJSON -fuzztime 30s ./bundle/ir
 	$(GO) test -run '^$$' -fuzz FuzzNativeVsWasm -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzExportsNeverTrap -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope

@@ -145,14 +145,14 @@ func (in *instance) setTrust(p uintptr, n int32) int32 {
 		if i > 0 {
 			in.out = append(in.out, ',')
 		}
-		in.out = appendString(in.out, t.Keys[i].ID)
+		in.out = ir.AppendJSONString(in.out, t.Keys[i].ID)
 	}
 	in.out = append(in.out, `],"algorithms":[`...)
 	for i, a := range envelope.SupportedAlgorithms() {
 		if i > 0 {
 			in.out = append(in.out, ',')
 		}
-		in.out = appendString(in.out, a)
+		in.out = ir.AppendJSONString(in.out, a)
 	}
 	in.out = append(in.out, "]}"...)
 	return in.ok()
@@ -211,15 +211,15 @@ func appendClaims(dst []byte, c *envelope.Claims, flags int) []byte {
 	dst = append(dst, `{"version":`...)
 	dst = strconv.AppendUint(dst, c.Version, 10)
 	dst = append(dst, `,"project":`...)
-	dst = appendString(dst, c.Project)
+	dst = ir.AppendJSONString(dst, c.Project)
 	dst = append(dst, `,"environment":`...)
-	dst = appendString(dst, c.Environment)
+	dst = ir.AppendJSONString(dst, c.Environment)
 	dst = append(dst, `,"audience":`...)
-	dst = appendString(dst, c.Audience.String())
+	dst = ir.AppendJSONString(dst, c.Audience.String())
 	dst = append(dst, `,"algorithm":`...)
-	dst = appendString(dst, c.Algorithm)
+	dst = ir.AppendJSONString(dst, c.Algorithm)
 	dst = append(dst, `,"keyId":`...)
-	dst = appendString(dst, c.KeyID)
+	dst = ir.AppendJSONString(dst, c.KeyID)
 	dst = append(dst, `,"issuedAt":`...)
 	dst = strconv.AppendInt(dst, c.IssuedAt.Unix(), 10)
 	dst = append(dst, `,"expiresAt":`...)

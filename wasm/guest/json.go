@@ -1,187 +1,39 @@
 package main
 
 import (
-	"math"
-	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// The module writes its results by hand instead of with encoding/json
-// (reflection, megabytes of module, weak under TinyGo). The output is byte
-// for byte what encoding/json.Encoder with SetEscapeHTML(false) writes for
-// the same values — what `edgeflag eval` prints — which the tests check
-// against encoding/json itself (TestJSONMatchesEncodingJSON,
-// FuzzJSONMatchesEncodingJSON).
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string the way encoding/json does with
-// HTML escaping off: `"` and `\` escaped, control characters as \b \f \n
-// \r \t or \u00XX, invalid UTF-8 bytes as \ufffd, U+2028 and U+2029 as
-// escapes, everything else verbatim.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// appendFloat appends a finite float64 as encoding/json does (ES6 number
-// formatting: plain decimal unless the magnitude is below 1e-6 or at least
-// 1e21, exponents without leading zeros). ok is false for NaN and ±Inf,
-// which JSON cannot hold.
-func appendFloat(dst []byte, f float64) ([]byte, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return dst, false
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// 1e-07 → 1e-7
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, true
-}
-
-// maxValueDepth bounds the nesting appendValue follows (the engine's
-// values are at most 64 deep; see ir.ParseJSON).
-const maxValueDepth = 100
-
-// appendValue appends a decoded JSON value (nil, bool, string, float64,
-// map[string]any with keys sorted bytewise, []any). ok is false for any
-// other type, a non-finite number or nesting beyond maxValueDepth.
-func appendValue(dst []byte, v any) ([]byte, bool) {
-	return appendValueDepth(dst, v, 0)
-}
-
-func appendValueDepth(dst []byte, v any, depth int) ([]byte, bool) {
-	if depth > maxValueDepth {
-		return dst, false
-	}
-	switch x := v.(type) {
-	case nil:
-		return append(dst, "null"...), true
-	case bool:
-		if x {
-			return append(dst, "true"...), true
-		}
-		return append(dst, "false"...), true
-	case string:
-		return appendString(dst, x), true
-	case float64:
-		return appendFloat(dst, x)
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var ok bool
-			if dst, ok = appendValueDepth(dst, e, depth+1); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, ']'), true
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, k)
-			dst = append(dst, ':')
-			var ok bool
-			if dst, ok = appendValueDepth(dst, x[k], depth+1); !ok {
-				return dst, false
-			}
-		}
-		return append(dst, '}'), true
-	}
-	return dst, false
-}
+// The module writes its results with ir's JSON writer instead of
+// encoding/json (reflection, megabytes of module, weak under TinyGo): byte
+// for byte what encoding/json writes without HTML escaping, which is what
+// `edgeflag eval` prints.
 
 // appendResult appends r as the JSON object `edgeflag eval` prints for it:
 // key, value, variant, reason, errorCode (when set), ruleId (when set),
 // version — in that order.
 func appendResult(dst []byte, r *eval.Result) ([]byte, bool) {
 	dst = append(dst, `{"key":`...)
-	dst = appendString(dst, r.Key)
+	dst = ir.AppendJSONString(dst, r.Key)
 	dst = append(dst, `,"value":`...)
 	var ok bool
-	if dst, ok = appendValue(dst, r.Value); !ok {
+	if dst, ok = ir.AppendJSONValue(dst, r.Value); !ok {
 		return dst, false
 	}
 	dst = append(dst, `,"variant":`...)
-	dst = appendString(dst, r.Variant)
+	dst = ir.AppendJSONString(dst, r.Variant)
 	dst = append(dst, `,"reason":`...)
-	dst = appendString(dst, string(r.Reason))
+	dst = ir.AppendJSONString(dst, string(r.Reason))
 	if r.ErrorCode != "" {
 		dst = append(dst, `,"errorCode":`...)
-		dst = appendString(dst, string(r.ErrorCode))
+		dst = ir.AppendJSONString(dst, string(r.ErrorCode))
 	}
 	if r.RuleID != "" {
 		dst = append(dst, `,"ruleId":`...)
-		dst = appendString(dst, r.RuleID)
+		dst = ir.AppendJSONString(dst, r.RuleID)
 	}
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendUint(dst, r.Version, 10)
@@ -192,8 +44,8 @@ func appendResult(dst []byte, r *eval.Result) ([]byte, bool) {
 // {"error":NAME,"message":TEXT}.
 func appendError(dst []byte, name, msg string) []byte {
 	dst = append(dst, `{"error":`...)
-	dst = appendString(dst, name)
+	dst = ir.AppendJSONString(dst, name)
 	dst = append(dst, `,"message":`...)
-	dst = appendString(dst, msg)
+	dst = ir.AppendJSONString(dst, msg)
 	return append(dst, '}')
 }
