@@ -1,8 +1,6 @@
 package source
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,26 +8,12 @@ import (
 	"path/filepath"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/edgefn/internal/lkg"
 )
 
-// The local last-known-good copy: one JSON file per environment holding
-// both signed bundles of the last verified version. It is only a copy: it
-// is verified again, like a download, before it is served.
-
-const cacheFormat = 1
-
-// maxCacheFile bounds what is read back (two bundles at the verifier's
-// compressed limit, base64, plus slack).
-const maxCacheFile = 32 << 20
-
-type cacheFile struct {
-	Format      int    `json:"format"`
-	Project     string `json:"project"`
-	Environment string `json:"environment"`
-	Version     uint64 `json:"version"`
-	Server      string `json:"server"`
-	Client      string `json:"client"`
-}
+// The local last-known-good copy: one file per environment holding both
+// signed bundles of the last verified version (edgefn/internal/lkg). It is
+// only a copy: it is verified again, like a download, before it is served.
 
 var errNoCache = errors.New("no local bundle copy")
 
@@ -40,34 +24,12 @@ func (s *Source) cachePath() string {
 // loadCache reads and verifies the local copy.
 func (s *Source) loadCache() (*Snapshot, error) {
 	p := s.cachePath()
-	f, err := os.Open(p)
+	c, err := lkg.ReadCopy(p, s.cfg.Project, s.cfg.Environment)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoCache
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read local bundle copy: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read local bundle copy: %w", err)
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > maxCacheFile {
-		return nil, fmt.Errorf("read local bundle copy %s: not a regular file of at most %d bytes", p, maxCacheFile)
-	}
-	data := make([]byte, fi.Size())
-	if _, err := f.ReadAt(data, 0); err != nil {
-		return nil, fmt.Errorf("read local bundle copy: %w", err)
-	}
-	var c cacheFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("read local bundle copy %s: %w", p, err)
-	}
-	if c.Format != cacheFormat || c.Project != s.cfg.Project || c.Environment != s.cfg.Environment {
-		return nil, fmt.Errorf("read local bundle copy %s: format %d for %s/%s, want format %d for %s/%s",
-			p, c.Format, c.Project, c.Environment, cacheFormat, s.cfg.Project, s.cfg.Environment)
+		return nil, fmt.Errorf("local bundle copy: %w", err)
 	}
 	now := s.cfg.Now()
 	srv, o, err := s.verify([]byte(c.Server), ir.AudienceServer, now, 0)
@@ -87,38 +49,14 @@ func (s *Source) loadCache() (*Snapshot, error) {
 	}, nil
 }
 
-// writeCache replaces the local copy atomically (temporary file, fsync,
-// rename).
+// writeCache replaces the local copy atomically.
 func (s *Source) writeCache(n *Snapshot) error {
 	if err := os.MkdirAll(s.cfg.CacheDir, 0o755); err != nil {
 		return fmt.Errorf("write local bundle copy: %w", err)
 	}
-	data, err := json.Marshal(cacheFile{
-		Format: cacheFormat, Project: s.cfg.Project, Environment: s.cfg.Environment,
-		Version: n.Version, Server: string(n.Server.Raw), Client: string(n.Client.Raw),
-	})
-	if err != nil {
-		return fmt.Errorf("write local bundle copy: %w", err)
-	}
-	p := s.cachePath()
-	tmp, err := os.CreateTemp(s.cfg.CacheDir, ".lkg-*.tmp")
-	if err != nil {
-		return fmt.Errorf("write local bundle copy: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write local bundle copy: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write local bundle copy: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write local bundle copy: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return fmt.Errorf("write local bundle copy: %w", err)
+	if err := lkg.WriteCopy(s.cachePath(), lkg.Copy{Project: s.cfg.Project, Environment: s.cfg.Environment,
+		Version: n.Version, Server: string(n.Server.Raw), Client: string(n.Client.Raw)}); err != nil {
+		return fmt.Errorf("local bundle copy: %w", err)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
+	"github.com/edgeflag/edgeflag/internal/safefile"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 	"github.com/edgeflag/edgeflag/publisher/kms"
 	"github.com/edgeflag/edgeflag/publisher/seal"

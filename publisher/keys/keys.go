@@ -22,7 +22,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
-	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
+	"github.com/edgeflag/edgeflag/internal/safefile"
 	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
