@@ -155,11 +155,11 @@ type Client struct {
 
 	refreshMu sync.Mutex // one refresh at a time; guards etag use in fetchers
 
-	mu      sync.Mutex // guards the fields below
-	floor   uint64
-	st      Status // failure and persistence fields; the rest is derived
-	brk     breaker
-	changed chan struct{}
+	mu       sync.Mutex // guards the fields below
+	floor    uint64
+	st       Status // failure and persistence fields; the rest is derived
+	brk      breaker
+	changed  chan struct{}
 	notified [2]any // serving and version last announced
 
 	startOnce, closeOnce sync.Once
