@@ -121,8 +121,12 @@ func (f *fixture) setNow(t time.Time) { f.now.Store(&t) }
 // bundle seals the server bundle as version v with the fixture's key.
 func (f *fixture) bundle(v uint64) []byte { return f.sealWith(f.key, v) }
 
-func (f *fixture) sealWith(k testbundle.Key, v uint64) []byte {
-	return testbundle.Seal(f.t, f.server, k, v, t0.Add(-time.Hour), t0.Add(-time.Hour+ttl))
+func (f *fixture) sealWith(k testbundle.Key, v uint64) []byte { return f.sealAt(k, v, t0.Add(-time.Hour)) }
+
+// sealAt seals the server bundle as version v issued at iat (tests on the
+// real clock).
+func (f *fixture) sealAt(k testbundle.Key, v uint64, iat time.Time) []byte {
+	return testbundle.Seal(f.t, f.server, k, v, iat, iat.Add(ttl))
 }
 
 // config is a client of the fixture's server (/v1/flags) and cache.
