@@ -121,7 +121,9 @@ func (f *fixture) setNow(t time.Time) { f.now.Store(&t) }
 // bundle seals the server bundle as version v with the fixture's key.
 func (f *fixture) bundle(v uint64) []byte { return f.sealWith(f.key, v) }
 
-func (f *fixture) sealWith(k testbundle.Key, v uint64) []byte { return f.sealAt(k, v, t0.Add(-time.Hour)) }
+func (f *fixture) sealWith(k testbundle.Key, v uint64) []byte {
+	return f.sealAt(k, v, t0.Add(-time.Hour))
+}
 
 // sealAt seals the server bundle as version v issued at iat (tests on the
 // real clock).
