@@ -24,7 +24,7 @@ import (
 // it (which writes the cache) and closes it: the previous process.
 func (f *fixture) firstRun(v uint64) {
 	f.t.Helper()
-	f.srv.set(f.bundle(v), 0, false)
+	f.srv.Set(f.bundle(v), 0, false)
 	c := f.open(f.config())
 	if r := refresh(f.t, c); r != "" {
 		f.t.Fatalf("first run: refresh failed: %s (%+v)", r, c.Status())
@@ -93,7 +93,7 @@ func TestTamperedCacheFile(t *testing.T) {
 	if err := os.WriteFile(p, tampered, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f.srv.set(nil, 0, true) // and the network is down
+	f.srv.Set(nil, 0, true) // and the network is down
 	c := f.open(f.config())
 	st := wantServing(t, c, client.ServingDefaults, 0)
 	if st.CacheRejected != "ErrSignature" && st.CacheRejected != "ErrMalformed" || !strings.Contains(st.CacheError, p) {
@@ -103,7 +103,7 @@ func TestTamperedCacheFile(t *testing.T) {
 		t.Fatalf("refresh: %q", r)
 	}
 	// The network comes back: the verified bundle is served and cached.
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	if r := refresh(t, c); r != "" {
 		t.Fatalf("refresh: %q", r)
 	}
@@ -173,7 +173,7 @@ func TestExpiredCacheOutsideGrace(t *testing.T) {
 func TestOlderVersionRefused(t *testing.T) {
 	f := newFixture(t)
 	f.firstRun(3)
-	f.srv.set(f.bundle(2), 0, false)
+	f.srv.Set(f.bundle(2), 0, false)
 	c := f.open(f.config())
 	if r := refresh(t, c); r != "ErrRollback" {
 		t.Fatalf("refresh to an older version: %q", r)
@@ -201,12 +201,12 @@ func TestOlderVersionRefused(t *testing.T) {
 		}
 		// The same version as the floor is accepted (a re-fetch after the
 		// cache was lost), and a newer one of course.
-		f.srv.set(f.bundle(3), 0, false)
+		f.srv.Set(f.bundle(3), 0, false)
 		if r := refresh(t, c); r != "" {
 			t.Fatalf("refresh to the floor's version: %q", r)
 		}
 		wantServing(t, c, client.ServingFresh, 3)
-		f.srv.set(f.bundle(4), 0, false)
+		f.srv.Set(f.bundle(4), 0, false)
 		if r := refresh(t, c); r != "" {
 			t.Fatalf("refresh to a newer version: %q", r)
 		}
@@ -223,19 +223,19 @@ func TestServerFlapping(t *testing.T) {
 	f := newFixture(t)
 	cfg := f.config()
 	cfg.FailureThreshold, cfg.BreakerCooldown = 2, time.Minute
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	c := f.open(cfg)
 	if r := refresh(t, c); r != "" {
 		t.Fatal(r)
 	}
-	f.srv.set(f.bundle(1), http.StatusServiceUnavailable, false)
+	f.srv.Set(f.bundle(1), http.StatusServiceUnavailable, false)
 	if r := refresh(t, c); r != client.ReasonHTTP {
 		t.Fatalf("first failure: %q", r)
 	}
 	if st := wantServing(t, c, client.ServingLastKnownGood, 1); st.Breaker != client.BreakerClosed || !strings.Contains(st.LastError, "try later") {
 		t.Fatalf("after one failure: %+v", st)
 	}
-	f.srv.set(nil, 0, true) // now the connection drops
+	f.srv.Set(nil, 0, true) // now the connection drops
 	if r := refresh(t, c); r != client.ReasonNetwork {
 		t.Fatalf("second failure: %q", r)
 	}
@@ -243,11 +243,11 @@ func TestServerFlapping(t *testing.T) {
 	if st.Breaker != client.BreakerOpen || !st.NextAttempt.Equal(t0.Add(time.Minute)) || st.ConsecutiveFailures != 2 {
 		t.Fatalf("breaker after two failures: %+v", st)
 	}
-	before, _, _ := f.srv.counts()
+	before, _, _ := f.srv.Counts()
 	if r := refresh(t, c); r != client.ReasonBreakerOpen {
 		t.Fatalf("refresh with the breaker open: %q", r)
 	}
-	if n, _, _ := f.srv.counts(); n != before {
+	if n, _, _ := f.srv.Counts(); n != before {
 		t.Fatal("a request was sent while the breaker was open")
 	}
 	// The probe fails: open again, twice as long.
@@ -263,7 +263,7 @@ func TestServerFlapping(t *testing.T) {
 	}
 	// The server is back with a new version: the probe closes it.
 	f.setNow(t0.Add(3 * time.Minute))
-	f.srv.set(f.bundle(2), 0, false)
+	f.srv.Set(f.bundle(2), 0, false)
 	if r := refresh(t, c); r != "" {
 		t.Fatalf("recovery: %q", r)
 	}
@@ -306,7 +306,7 @@ func TestCorruptResponse(t *testing.T) {
 		"truncated": good[:len(good)/2],
 		"empty":     {},
 	} {
-		f.srv.set(body, 0, false)
+		f.srv.Set(body, 0, false)
 		if r := refresh(t, c); r != "ErrMalformed" && r != "ErrSignature" {
 			t.Errorf("%s: %q", name, r)
 		}
@@ -322,7 +322,7 @@ func TestCorruptResponse(t *testing.T) {
 func TestUnknownSigningKey(t *testing.T) {
 	f := newFixture(t)
 	f.firstRun(1)
-	f.srv.set(f.sealWith(testbundle.NewKey(t), 2), 0, false)
+	f.srv.Set(f.sealWith(testbundle.NewKey(t), 2), 0, false)
 	c := f.open(f.config())
 	if r := refresh(t, c); r != "ErrUnknownKey" {
 		t.Fatalf("refresh: %q", r)
@@ -361,7 +361,7 @@ func TestJWKSRotation(t *testing.T) {
 	if st := wantServing(t, rotated, client.ServingLastKnownGood, 1); st.KeyID != oldKeys[0].ID {
 		t.Fatalf("old-key bundle from the cache: %+v", st)
 	}
-	f.srv.set(f.sealWith(newKey, 2), 0, false)
+	f.srv.Set(f.sealWith(newKey, 2), 0, false)
 	if r := refresh(t, rotated); r != "" {
 		t.Fatalf("new-key bundle: %q", r)
 	}
@@ -394,7 +394,7 @@ func TestNotModified(t *testing.T) {
 		if r := refresh(t, c); r != "" {
 			t.Fatalf("refresh %d: %q", i, r)
 		}
-		_, notMod, inm := f.srv.counts()
+		_, notMod, inm := f.srv.Counts()
 		if notMod != i || !strings.HasPrefix(inm, `"`) {
 			t.Fatalf("refresh %d: %d 304s, If-None-Match %q", i, notMod, inm)
 		}
@@ -418,7 +418,7 @@ func TestCacheDirNotWritable(t *testing.T) {
 	}
 	cfg := f.config()
 	cfg.CacheDir = filepath.Join(file, "cache") // below a regular file: never creatable, also for root
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	c := f.open(cfg)
 	if r := refresh(t, c); r != "" {
 		t.Fatalf("refresh: %q", r)
@@ -461,7 +461,7 @@ func TestOversizeAnswer(t *testing.T) {
 	f := newFixture(t)
 	cfg := f.config()
 	cfg.MaxCompressed = 256
-	f.srv.set(bytes.Repeat([]byte("A"), 10_000), 0, false)
+	f.srv.Set(bytes.Repeat([]byte("A"), 10_000), 0, false)
 	if r := refresh(t, f.open(cfg)); r != client.ReasonTooLarge {
 		t.Fatalf("refresh: %q", r)
 	}
@@ -486,7 +486,7 @@ func TestAuthFailure(t *testing.T) {
 // followed with the credential.
 func TestRedirectWithCredentials(t *testing.T) {
 	f := newFixture(t)
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	var leaked bool
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		leaked = leaked || r.Header.Get("Authorization") != ""
@@ -506,7 +506,7 @@ func TestRedirectWithCredentials(t *testing.T) {
 // against the server.
 func TestCanceledRefreshIsNotAFailure(t *testing.T) {
 	f := newFixture(t)
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	c := f.open(f.config())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -2,18 +2,14 @@ package client_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/client"
+	"github.com/edgeflag/edgeflag/edgefn/client/internal/clienttest"
 	"github.com/edgeflag/edgeflag/edgefn/internal/testbundle"
 )
 
@@ -26,76 +22,6 @@ const (
 	apiKey = "efk_offline-test"
 )
 
-// bundleServer answers GET with the bundle it holds, the way edgefn's
-// /v1/flags does: ETag = quoted SHA-256, If-None-Match → 304, a bearer
-// credential required. Failure modes are switched on per test.
-type bundleServer struct {
-	*httptest.Server
-	mu       sync.Mutex
-	body     []byte
-	status   int  // answer this status instead (0: normal)
-	hangUp   bool // close the connection without an answer
-	requests int
-	notMod   int    // 304s sent
-	lastINM  string // If-None-Match of the last request
-}
-
-func newBundleServer(t *testing.T) *bundleServer {
-	s := &bundleServer{}
-	s.Server = httptest.NewServer(s)
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *bundleServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	s.lastINM = r.Header.Get("If-None-Match")
-	if s.hangUp {
-		c, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
-			c.Close()
-		}
-		return
-	}
-	if r.Header.Get("Authorization") != "Bearer "+apiKey {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"error":"unauthorized","message":"unknown API key","requestId":"r1"}`))
-		return
-	}
-	if s.status != 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(s.status)
-		w.Write([]byte(`{"error":"unavailable","message":"try later","requestId":"r2"}`))
-		return
-	}
-	sum := sha256.Sum256(s.body)
-	etag := `"` + hex.EncodeToString(sum[:]) + `"`
-	if s.lastINM == etag {
-		s.notMod++
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	w.Header().Set("ETag", etag)
-	w.Header().Set("Content-Type", "application/jose")
-	w.Write(s.body)
-}
-
-// set changes what the server answers.
-func (s *bundleServer) set(body []byte, status int, hangUp bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body, s.status, s.hangUp = body, status, hangUp
-}
-
-func (s *bundleServer) counts() (requests, notModified int, inm string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests, s.notMod, s.lastINM
-}
-
 // fixture is a signing key, compiled flags, a clock, a cache directory and
 // a bundle server.
 type fixture struct {
@@ -105,11 +31,11 @@ type fixture struct {
 	clientIR *ir.Bundle
 	now      atomic.Pointer[time.Time]
 	dir      string
-	srv      *bundleServer
+	srv      *clienttest.Server
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{t: t, key: testbundle.NewKey(t), dir: filepath.Join(t.TempDir(), "cache"), srv: newBundleServer(t)}
+	f := &fixture{t: t, key: testbundle.NewKey(t), dir: filepath.Join(t.TempDir(), "cache"), srv: clienttest.New(t, apiKey)}
 	f.server, f.clientIR = testbundle.Compile(t, testbundle.Flags, "production")
 	f.setNow(t0)
 	return f

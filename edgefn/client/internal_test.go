@@ -71,19 +71,24 @@ func TestJitter(t *testing.T) {
 	}
 }
 
-// TestNextDelay: the background loop waits RefreshInterval ± jitter while
-// the breaker is closed, and for the breaker (never less) when it is open.
+// TestNextDelay: the background loop refreshes at once the first time,
+// then RefreshInterval ± jitter after the last attempt while the breaker is
+// closed, and waits for the breaker (never less) when it is open.
 func TestNextDelay(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	r := 0.0
 	c := &Client{cfg: Config{RefreshInterval: time.Minute, Jitter: 0.5, BreakerCooldown: 10 * time.Second,
 		Now: func() time.Time { return now }, Rand: func() float64 { return r }}}
 	c.brk = breaker{threshold: 1, base: 10 * time.Second, max: time.Minute}
-	if d := c.nextDelay(); d != 30*time.Second {
-		t.Fatalf("closed, r=0: %v", d)
+	if d := c.nextDelay(); d != 0 {
+		t.Fatalf("never refreshed: %v", d)
+	}
+	c.st.LastAttempt = now.Add(-10 * time.Second)
+	if d := c.nextDelay(); d != 20*time.Second {
+		t.Fatalf("closed, r=0, last attempt 10s ago: %v", d)
 	}
 	r = 0.99
-	if d := c.nextDelay(); d < 89*time.Second || d > 90*time.Second {
+	if d := c.nextDelay(); d < 79*time.Second || d > 80*time.Second {
 		t.Fatalf("closed, r=0.99: %v", d)
 	}
 	c.brk.failure(now, 0)

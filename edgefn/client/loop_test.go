@@ -18,7 +18,7 @@ import (
 func TestBackgroundRefresh(t *testing.T) {
 	f := newFixture(t)
 	iat := time.Now().Add(-time.Hour)
-	f.srv.set(f.sealAt(f.key, 1, iat), 0, false)
+	f.srv.Set(f.sealAt(f.key, 1, iat), 0, false)
 	before := runtime.NumGoroutine()
 	cfg := f.config()
 	cfg.Now = nil // real time: the loop's timers are real
@@ -40,7 +40,7 @@ func TestBackgroundRefresh(t *testing.T) {
 		t.Fatalf("after the first refresh: %+v", st)
 	}
 	changed = c.Changed()
-	f.srv.set(f.sealAt(f.key, 2, iat), 0, false)
+	f.srv.Set(f.sealAt(f.key, 2, iat), 0, false)
 	select {
 	case <-changed:
 	case <-time.After(10 * time.Second):
@@ -50,7 +50,7 @@ func TestBackgroundRefresh(t *testing.T) {
 		t.Fatalf("version %d after the change", v)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for n, _, _ := f.srv.counts(); n < 4; n, _, _ = f.srv.counts() {
+	for n, _, _ := f.srv.Counts(); n < 4; n, _, _ = f.srv.Counts() {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d requests in 10s with a 20ms interval", n)
 		}
@@ -60,9 +60,9 @@ func TestBackgroundRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close() // idempotent
-	stopped, _, _ := f.srv.counts()
+	stopped, _, _ := f.srv.Counts()
 	time.Sleep(60 * time.Millisecond)
-	if n, _, _ := f.srv.counts(); n != stopped {
+	if n, _, _ := f.srv.Counts(); n != stopped {
 		t.Fatalf("%d requests after Close", n-stopped)
 	}
 	if err := c.Refresh(t.Context()); err != client.ErrClosed {
@@ -121,7 +121,7 @@ func TestCloseDuringRefresh(t *testing.T) {
 // default on a type mismatch or a missing flag; objects are copies.
 func TestTypedValues(t *testing.T) {
 	f := newFixture(t)
-	f.srv.set(f.bundle(1), 0, false)
+	f.srv.Set(f.bundle(1), 0, false)
 	c := f.open(f.config())
 	if r := refresh(t, c); r != "" {
 		t.Fatal(r)

@@ -121,10 +121,11 @@ func (c *Client) failed(err error) {
 		"breaker", state, "nextAttempt", until, "servedVersion", versionOf(c.cur.Load()))
 }
 
-// Start runs refreshes in the background until Close: one at once, then
-// one every RefreshInterval ± Jitter, and, while the circuit breaker is
-// open, one when it lets the next through (plus jitter). Calling Start
-// again does nothing.
+// Start runs refreshes in the background until Close: at once (unless a
+// refresh ran less than an interval ago), then every RefreshInterval ±
+// Jitter after the last attempt, and, while the circuit breaker is open,
+// when it lets the next one through (plus jitter). Calling Start again
+// does nothing.
 func (c *Client) Start() {
 	c.startOnce.Do(func() {
 		c.done = make(chan struct{})
@@ -134,31 +135,44 @@ func (c *Client) Start() {
 
 func (c *Client) loop() {
 	defer close(c.done)
-	for {
+	for first := true; ; first = false {
+		d := c.nextDelay()
+		if !first {
+			d = max(d, time.Millisecond) // never spin
+		}
+		if d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-c.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
 		_ = c.Refresh(c.ctx) // recorded in Status and the log
 		c.Check()
-		t := time.NewTimer(c.nextDelay())
-		select {
-		case <-c.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
 	}
 }
 
-// nextDelay is the time until the next background refresh.
+// nextDelay is the time until the next background refresh is due (≤ 0:
+// now).
 func (c *Client) nextDelay() time.Duration {
 	now := c.cfg.Now()
 	c.mu.Lock()
 	state, until := c.brk.state(now)
+	last := c.st.LastAttempt
 	c.mu.Unlock()
-	d := jittered(c.cfg.RefreshInterval, c.cfg.Jitter, c.cfg.Rand())
 	if state != BreakerClosed {
 		// Wait for the breaker, spread by the jitter (never before it).
-		d = until.Sub(now) + time.Duration(c.cfg.Jitter*c.cfg.Rand()*float64(c.cfg.BreakerCooldown))
+		return until.Sub(now) + time.Duration(c.cfg.Jitter*c.cfg.Rand()*float64(c.cfg.BreakerCooldown))
 	}
-	return max(d, time.Millisecond)
+	if last.IsZero() {
+		return 0
+	}
+	return last.Add(jittered(c.cfg.RefreshInterval, c.cfg.Jitter, c.cfg.Rand())).Sub(now)
 }
 
 // jittered returns interval×(1 + jitter×(2r−1)) for r in [0, 1).

@@ -2,13 +2,12 @@ package mobile
 
 import (
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/edgeflag/edgeflag/edgefn/client/internal/clienttest"
 	"github.com/edgeflag/edgeflag/edgefn/internal/testbundle"
 )
 
@@ -33,15 +32,8 @@ func TestMobileClient(t *testing.T) {
 	key := testbundle.NewKey(t)
 	iat := time.Now().Add(-time.Hour)
 	p := testbundle.Make(t, testbundle.Flags, "production", key, 4, iat, 30*24*time.Hour)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/bootstrap" || r.Header.Get("Authorization") != "Bearer eyJ.test.token" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("ETag", `"v4"`)
-		w.Write(p.Client)
-	}))
-	defer srv.Close()
+	srv := clienttest.New(t, "eyJ.test.token")
+	srv.Set(p.Client, 0, false)
 	cfg := &Config{URL: srv.URL + "/v1/bootstrap", Tokens: &tokens{}, JWKS: string(key.JWKS),
 		Project: "shop", Environment: "production", CacheDir: filepath.Join(t.TempDir(), "flags"), GraceSeconds: 3600}
 	c, err := NewClient(cfg)
