@@ -145,37 +145,47 @@ func (p *Provider) watch(st client.Status) {
 				return
 			}
 			cur := p.c.Status()
-			ev, ok := event(prev, cur)
+			evs := eventsFor(prev, cur)
 			prev = cur
-			if !ok {
-				continue
-			}
-			select {
-			case p.events <- ev:
-			case <-stop:
-				return
+			for _, ev := range evs {
+				select {
+				case p.events <- ev:
+				case <-stop:
+					return
+				}
 			}
 		}
 	}()
 }
 
-// event is the provider event for a change from prev to cur, if any.
-func event(prev, cur client.Status) (of.Event, bool) {
-	e := of.Event{ProviderName: Name, ProviderEventDetails: of.ProviderEventDetails{
-		EventMetadata: map[string]any{"version": int64(cur.Version), "serving": cur.Serving}}}
-	switch {
-	case cur.Serving == client.ServingDefaults && prev.Serving != client.ServingDefaults:
-		e.EventType, e.Message, e.ErrorCode = of.ProviderError, noBundle(cur), of.GeneralCode
-	case cur.Serving != client.ServingDefaults && cur.Version != prev.Version:
-		e.EventType, e.Message = of.ProviderConfigChange, fmt.Sprintf("serving bundle version %d", cur.Version)
-	case cur.Serving == client.ServingFresh && prev.Serving != client.ServingFresh:
-		e.EventType, e.Message = of.ProviderReady, "refreshes succeed again"
-	case cur.Serving == client.ServingLastKnownGood && prev.Serving != client.ServingLastKnownGood:
-		e.EventType, e.Message = of.ProviderStale, "refreshes fail ("+cur.LastFailure+"): serving the last-known-good bundle"
-	default:
-		return of.Event{}, false
+// eventsFor returns the provider events for a change from prev to cur:
+// the state change (READY, STALE or ERROR; the SDK sets its status from
+// these), then PROVIDER_CONFIGURATION_CHANGED for a new bundle version
+// (which changes no status).
+func eventsFor(prev, cur client.Status) []of.Event {
+	ev := func(t of.EventType, msg string) of.Event {
+		e := of.Event{ProviderName: Name, EventType: t, ProviderEventDetails: of.ProviderEventDetails{Message: msg,
+			EventMetadata: map[string]any{"version": int64(cur.Version), "serving": cur.Serving}}}
+		if t == of.ProviderError {
+			e.ErrorCode = of.GeneralCode
+		}
+		return e
 	}
-	return e, true
+	var out []of.Event
+	if cur.Serving != prev.Serving {
+		switch cur.Serving {
+		case client.ServingDefaults:
+			return []of.Event{ev(of.ProviderError, noBundle(cur))}
+		case client.ServingFresh:
+			out = append(out, ev(of.ProviderReady, "serving a verified bundle, refreshes succeed"))
+		case client.ServingLastKnownGood:
+			out = append(out, ev(of.ProviderStale, "refreshes fail ("+cur.LastFailure+"): serving the last-known-good bundle"))
+		}
+	}
+	if cur.Serving != client.ServingDefaults && cur.Version != prev.Version {
+		out = append(out, ev(of.ProviderConfigChange, fmt.Sprintf("serving bundle version %d", cur.Version)))
+	}
+	return out
 }
 
 // BooleanEvaluation implements of.FeatureProvider.
