@@ -122,25 +122,22 @@ func copyValue(v any) any {
 // there is no usable bundle or the evaluation fails (flag not found, not
 // a boolean). A disabled flag serves its off variant, as the engine does.
 func (c *Client) BoolValue(key string, def bool, ctx map[string]any) bool {
-	v, ok := c.EvaluateType(key, ir.TypeBoolean, ctx).Value.(bool)
-	if !ok {
-		return def
-	}
-	return v
+	return valueOr(c, key, ir.TypeBoolean, def, ctx)
 }
 
 // StringValue is BoolValue for a string flag.
 func (c *Client) StringValue(key, def string, ctx map[string]any) string {
-	v, ok := c.EvaluateType(key, ir.TypeString, ctx).Value.(string)
-	if !ok {
-		return def
-	}
-	return v
+	return valueOr(c, key, ir.TypeString, def, ctx)
 }
 
 // NumberValue is BoolValue for a number flag.
 func (c *Client) NumberValue(key string, def float64, ctx map[string]any) float64 {
-	v, ok := c.EvaluateType(key, ir.TypeNumber, ctx).Value.(float64)
+	return valueOr(c, key, ir.TypeNumber, def, ctx)
+}
+
+// valueOr evaluates key as typ and returns its value, or def.
+func valueOr[T any](c *Client, key string, typ ir.FlagType, def T, ctx map[string]any) T {
+	v, ok := c.EvaluateType(key, typ, ctx).Value.(T)
 	if !ok {
 		return def
 	}
@@ -160,11 +157,7 @@ func (c *Client) IntValue(key string, def int64, ctx map[string]any) int64 {
 // ObjectValue is BoolValue for an object flag (a copy the caller may
 // change).
 func (c *Client) ObjectValue(key string, def any, ctx map[string]any) any {
-	r := c.EvaluateType(key, ir.TypeObject, ctx)
-	if r.Value == nil {
-		return def
-	}
-	return r.Value
+	return valueOr(c, key, ir.TypeObject, def, ctx)
 }
 
 // AsInt converts a number value to int64 when it is an integer in range.

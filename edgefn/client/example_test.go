@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -15,17 +14,9 @@ import (
 // The quick start of docs/offline.md (TestDocExamples keeps the two equal),
 // against a real edgefn serve with examples/shop published.
 func Example() {
-	dir, err := os.MkdirTemp("", "edgeflag-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	edgefn, err := clienttest.StartEdgefn(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer edgefn.Stop()
-	edgefnURL, apiKey, jwks, cacheDir := edgefn.URL, edgefn.APIKey, edgefn.JWKS, filepath.Join(dir, "flags-cache")
+	edgefn, stop := clienttest.ExampleEdgefn() // a real edgefn serve with examples/shop published
+	defer stop()
+	edgefnURL, apiKey, jwks, cacheDir := edgefn.URL, edgefn.APIKey, edgefn.JWKS, filepath.Join(edgefn.Dir(), "flags-cache")
 
 	// docs: begin quick-start
 	c, err := client.New(client.Config{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 
 	"github.com/edgeflag/edgeflag/edgefn/client/internal/clienttest"
@@ -20,17 +19,9 @@ func (b backend) Token() (string, error) { return b.edgefn.Token(context.Backgro
 // The gomobile example of docs/offline.md (the same calls from Kotlin or
 // Swift), against a real edgefn serve's /v1/bootstrap.
 func ExampleNewClient() {
-	dir, err := os.MkdirTemp("", "edgeflag-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	edgefn, err := clienttest.StartEdgefn(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer edgefn.Stop()
-	edgefnURL, jwks, cacheDir, tokens := edgefn.URL, string(edgefn.JWKS), filepath.Join(dir, "flags"), backend{edgefn}
+	edgefn, stop := clienttest.ExampleEdgefn() // a real edgefn serve with examples/shop published
+	defer stop()
+	edgefnURL, jwks, cacheDir, tokens := edgefn.URL, string(edgefn.JWKS), filepath.Join(edgefn.Dir(), "flags"), backend{edgefn}
 
 	// docs: begin mobile
 	c, err := mobile.NewClient(&mobile.Config{

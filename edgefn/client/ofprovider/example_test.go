@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 
 	"github.com/open-feature/go-sdk/openfeature"
@@ -16,17 +15,9 @@ import (
 
 // The OpenFeature example of docs/offline.md, against a real edgefn serve.
 func Example() {
-	dir, err := os.MkdirTemp("", "edgeflag-example-")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	edgefn, err := clienttest.StartEdgefn(dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer edgefn.Stop()
-	edgefnURL, apiKey, jwks, cacheDir := edgefn.URL, edgefn.APIKey, edgefn.JWKS, filepath.Join(dir, "flags-cache")
+	edgefn, stop := clienttest.ExampleEdgefn() // a real edgefn serve with examples/shop published
+	defer stop()
+	edgefnURL, apiKey, jwks, cacheDir := edgefn.URL, edgefn.APIKey, edgefn.JWKS, filepath.Join(edgefn.Dir(), "flags-cache")
 
 	// docs: begin openfeature
 	c, err := client.New(client.Config{URL: edgefnURL + "/v1/flags", APIKey: apiKey, JWKS: jwks,

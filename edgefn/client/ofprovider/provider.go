@@ -190,32 +190,33 @@ func eventsFor(prev, cur client.Status) []of.Event {
 
 // BooleanEvaluation implements of.FeatureProvider.
 func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, flat of.FlattenedContext) of.BoolResolutionDetail {
-	r, d := p.resolve(flag, ir.TypeBoolean, flat)
-	v, ok := r.Value.(bool)
-	if !ok || useDefault(r) {
-		v = def
-	}
-	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: d}
+	return evaluate(p, flag, ir.TypeBoolean, def, flat)
 }
 
 // StringEvaluation implements of.FeatureProvider.
 func (p *Provider) StringEvaluation(_ context.Context, flag string, def string, flat of.FlattenedContext) of.StringResolutionDetail {
-	r, d := p.resolve(flag, ir.TypeString, flat)
-	v, ok := r.Value.(string)
-	if !ok || useDefault(r) {
-		v = def
-	}
-	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: d}
+	return evaluate(p, flag, ir.TypeString, def, flat)
 }
 
 // FloatEvaluation implements of.FeatureProvider.
 func (p *Provider) FloatEvaluation(_ context.Context, flag string, def float64, flat of.FlattenedContext) of.FloatResolutionDetail {
-	r, d := p.resolve(flag, ir.TypeNumber, flat)
-	v, ok := r.Value.(float64)
+	return evaluate(p, flag, ir.TypeNumber, def, flat)
+}
+
+// ObjectEvaluation implements of.FeatureProvider (the value is a copy).
+func (p *Provider) ObjectEvaluation(_ context.Context, flag string, def any, flat of.FlattenedContext) of.InterfaceResolutionDetail {
+	return evaluate(p, flag, ir.TypeObject, def, flat)
+}
+
+// evaluate resolves flag as typ: the engine's value, or def on errors and
+// for a disabled flag.
+func evaluate[T any](p *Provider, flag string, typ ir.FlagType, def T, flat of.FlattenedContext) of.GenericResolutionDetail[T] {
+	r, d := p.resolve(flag, typ, flat)
+	v, ok := r.Value.(T)
 	if !ok || useDefault(r) {
 		v = def
 	}
-	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: d}
+	return of.GenericResolutionDetail[T]{Value: v, ProviderResolutionDetail: d}
 }
 
 // IntEvaluation implements of.FeatureProvider: a number flag whose value
@@ -230,16 +231,6 @@ func (p *Provider) IntEvaluation(_ context.Context, flag string, def int64, flat
 		v = def
 	}
 	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: d}
-}
-
-// ObjectEvaluation implements of.FeatureProvider (the value is a copy).
-func (p *Provider) ObjectEvaluation(_ context.Context, flag string, def any, flat of.FlattenedContext) of.InterfaceResolutionDetail {
-	r, d := p.resolve(flag, ir.TypeObject, flat)
-	v := r.Value
-	if v == nil || useDefault(r) {
-		v = def
-	}
-	return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: d}
 }
 
 // useDefault: a disabled flag answers the caller's default, as OpenFeature

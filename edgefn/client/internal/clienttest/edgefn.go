@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -163,4 +164,25 @@ func edgeflag(args ...string) error {
 func examplesShop() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "examples", "shop")
+}
+
+// ExampleEdgefn is StartEdgefn in a temporary directory for a Go example
+// (which has no *testing.T): it exits the program on failure, and the
+// returned function stops the server and removes the directory.
+func ExampleEdgefn() (*Edgefn, func()) {
+	dir, err := os.MkdirTemp("", "edgeflag-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	e, err := StartEdgefn(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		log.Fatal(err)
+	}
+	return e, func() {
+		if err := e.Stop(); err != nil {
+			log.Print(err)
+		}
+		os.RemoveAll(dir)
+	}
 }
