@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
+	"github.com/edgeflag/edgeflag/internal/safefile"
 )
 
 // File is one config file's name (as it should appear in diagnostics) and

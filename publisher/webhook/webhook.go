@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/internal/redact"
-	"github.com/edgeflag/edgeflag/publisher/internal/safefile"
+	"github.com/edgeflag/edgeflag/internal/safefile"
 )
 
 // Event types.
