@@ -28,8 +28,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgeflag/edgeflag/publisher/internal/redact"
 	"github.com/edgeflag/edgeflag/internal/safefile"
+	"github.com/edgeflag/edgeflag/publisher/internal/redact"
 )
 
 // Event types.
