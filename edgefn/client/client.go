@@ -152,6 +152,9 @@ type Client struct {
 	floorPth string
 
 	cur atomic.Pointer[loaded]
+	// confirmed: the last refresh succeeded (and one did). Written under
+	// mu with the status, read without it by evaluations.
+	confirmed atomic.Bool
 
 	refreshMu sync.Mutex // one refresh at a time; guards etag use in fetchers
 
@@ -286,12 +289,15 @@ func (c *Client) usable(l *loaded, now time.Time) bool {
 }
 
 // servingLocked says what is served at now. c.mu is held.
-func (c *Client) servingLocked(now time.Time) string {
-	l := c.cur.Load()
+func (c *Client) servingLocked(now time.Time) string { return c.serving(c.cur.Load(), now) }
+
+// serving says what is served at now when l is the current bundle; it
+// takes no lock (the evaluation path).
+func (c *Client) serving(l *loaded, now time.Time) string {
 	switch {
 	case !c.usable(l, now):
 		return ServingDefaults
-	case c.st.LastFailure == "" && !c.st.LastSuccess.IsZero():
+	case c.confirmed.Load():
 		return ServingFresh
 	}
 	return ServingLastKnownGood

@@ -2,6 +2,7 @@ package client
 
 import (
 	"math"
+	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -39,17 +40,14 @@ type Result struct {
 	Serving string
 }
 
-// engine returns the engine to evaluate with and the serving mode, or nil
-// when defaults are served.
-func (c *Client) engine() (*loaded, string) {
-	now := c.cfg.Now()
+// engine returns the bundle to evaluate with at now and the serving mode,
+// or nil when defaults are served. No lock: one atomic load each.
+func (c *Client) engine(now time.Time) (*loaded, string) {
 	l := c.cur.Load()
-	if !c.usable(l, now) {
-		return nil, ServingDefaults
+	s := c.serving(l, now)
+	if s == ServingDefaults {
+		return nil, s
 	}
-	c.mu.Lock()
-	s := c.servingLocked(now)
-	c.mu.Unlock()
 	return l, s
 }
 
@@ -57,21 +55,23 @@ func (c *Client) engine() (*loaded, string) {
 // style: "targetingKey" is the targeting key; any Go number is a number)
 // at the current time.
 func (c *Client) Evaluate(key string, ctx map[string]any) Result {
-	l, serving := c.engine()
+	now := c.cfg.Now()
+	l, serving := c.engine(now)
 	if l == nil {
 		return notReady(key)
 	}
-	return result(l.engine.Evaluate(key, eval.Context(ctx), c.cfg.Now()), serving)
+	return result(l.engine.Evaluate(key, eval.Context(ctx), now), serving)
 }
 
 // EvaluateAll evaluates every flag of the bundle for ctx, in key order;
 // nil when defaults are served.
 func (c *Client) EvaluateAll(ctx map[string]any) []Result {
-	l, serving := c.engine()
+	now := c.cfg.Now()
+	l, serving := c.engine(now)
 	if l == nil {
 		return nil
 	}
-	rs := l.engine.EvaluateAll(eval.Context(ctx), c.cfg.Now(), nil)
+	rs := l.engine.EvaluateAll(eval.Context(ctx), now, nil)
 	out := make([]Result, len(rs))
 	for i := range rs {
 		out[i] = result(rs[i], serving)
@@ -82,11 +82,12 @@ func (c *Client) EvaluateAll(ctx map[string]any) []Result {
 // EvaluateType is Evaluate for a caller expecting type want: a flag of
 // another type gives TYPE_MISMATCH.
 func (c *Client) EvaluateType(key string, want ir.FlagType, ctx map[string]any) Result {
-	l, serving := c.engine()
+	now := c.cfg.Now()
+	l, serving := c.engine(now)
 	if l == nil {
 		return notReady(key)
 	}
-	return result(l.engine.EvaluateType(key, want, eval.Context(ctx), c.cfg.Now()), serving)
+	return result(l.engine.EvaluateType(key, want, eval.Context(ctx), now), serving)
 }
 
 func notReady(key string) Result {
@@ -135,9 +136,19 @@ func (c *Client) NumberValue(key string, def float64, ctx map[string]any) float6
 	return valueOr(c, key, ir.TypeNumber, def, ctx)
 }
 
-// valueOr evaluates key as typ and returns its value, or def.
+// valueOr evaluates key as typ and returns its value (objects copied), or
+// def. It builds no Result: the typed getters are the hot path.
 func valueOr[T any](c *Client, key string, typ ir.FlagType, def T, ctx map[string]any) T {
-	v, ok := c.EvaluateType(key, typ, ctx).Value.(T)
+	now := c.cfg.Now()
+	l, _ := c.engine(now)
+	if l == nil {
+		return def
+	}
+	r := l.engine.EvaluateType(key, typ, eval.Context(ctx), now)
+	if typ == ir.TypeObject {
+		r.Value = copyValue(r.Value)
+	}
+	v, ok := r.Value.(T)
 	if !ok {
 		return def
 	}
@@ -147,7 +158,7 @@ func valueOr[T any](c *Client, key string, typ ir.FlagType, def T, ctx map[strin
 // IntValue is NumberValue for a number flag whose value is an integer; a
 // fractional or out-of-range value gives def.
 func (c *Client) IntValue(key string, def int64, ctx map[string]any) int64 {
-	v, ok := AsInt(c.EvaluateType(key, ir.TypeNumber, ctx).Value)
+	v, ok := AsInt(valueOr[any](c, key, ir.TypeNumber, nil, ctx))
 	if !ok {
 		return def
 	}

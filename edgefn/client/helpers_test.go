@@ -25,7 +25,7 @@ const (
 // fixture is a signing key, compiled flags, a clock, a cache directory and
 // a bundle server.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	key      testbundle.Key
 	server   *ir.Bundle
 	clientIR *ir.Bundle
@@ -34,7 +34,7 @@ type fixture struct {
 	srv      *clienttest.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, key: testbundle.NewKey(t), dir: filepath.Join(t.TempDir(), "cache"), srv: clienttest.New(t, apiKey)}
 	f.server, f.clientIR = testbundle.Compile(t, testbundle.Flags, "production")
 	f.setNow(t0)
@@ -80,7 +80,7 @@ func (f *fixture) open(cfg client.Config) *client.Client {
 }
 
 // refresh refreshes c and returns the failure reason ("" on success).
-func refresh(t *testing.T, c *client.Client) string {
+func refresh(t testing.TB, c *client.Client) string {
 	t.Helper()
 	err := c.Refresh(context.Background())
 	if err == nil {
@@ -99,7 +99,7 @@ var pro = map[string]any{"targetingKey": "user-1", "plan": "pro"}
 // wantServing checks what c serves and that evaluations agree: with a
 // bundle, new-checkout is on for pro (the default passed is false); with
 // defaults, the default comes back.
-func wantServing(t *testing.T, c *client.Client, serving string, version uint64) client.Status {
+func wantServing(t testing.TB, c *client.Client, serving string, version uint64) client.Status {
 	t.Helper()
 	st := c.Status()
 	if st.Serving != serving || st.Version != version && serving != client.ServingDefaults {

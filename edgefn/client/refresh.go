@@ -77,6 +77,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 	c.st.LastAttempt, c.st.LastSuccess = end, end
 	c.st.LastFailure, c.st.LastError = "", ""
 	c.st.ConsecutiveFailures = 0
+	c.confirmed.Store(true)
 	c.brk.success()
 	c.notifyLocked(end)
 	c.mu.Unlock()
@@ -112,6 +113,7 @@ func (c *Client) failed(err error) {
 	c.st.LastAttempt = end
 	c.st.LastFailure, c.st.LastError = re.Reason, re.Error()
 	c.st.ConsecutiveFailures++
+	c.confirmed.Store(false)
 	c.brk.failure(end, re.retryAfter)
 	state, until := c.brk.state(end)
 	c.notifyLocked(end)
