@@ -173,13 +173,11 @@ type Client struct {
 
 // loaded is a verified bundle being served. Immutable.
 type loaded struct {
-	claims   envelope.Claims
-	engine   *eval.Engine
-	types    map[string]ir.FlagType
-	raw      []byte
-	etag     string
-	origin   string // "cache" or "network"
-	verified time.Time
+	claims envelope.Claims
+	engine *eval.Engine
+	raw    []byte
+	etag   string
+	origin string // "cache" or "network"
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$`)
@@ -268,12 +266,8 @@ func (c *Client) open(data []byte, now time.Time, floor uint64) (*envelope.Bundl
 	return envelope.Open(data, t)
 }
 
-func newLoaded(b *envelope.Bundle, raw []byte, etag, origin string, now time.Time) *loaded {
-	types := make(map[string]ir.FlagType, len(b.IR.Flags))
-	for _, f := range b.IR.Flags {
-		types[f.Key] = f.Type
-	}
-	return &loaded{claims: b.Claims, engine: b.Engine, types: types, raw: raw, etag: etag, origin: origin, verified: now}
+func newLoaded(b *envelope.Bundle, raw []byte, etag, origin string) *loaded {
+	return &loaded{claims: b.Claims, engine: b.Engine, raw: raw, etag: etag, origin: origin}
 }
 
 func versionOf(l *loaded) uint64 {

@@ -50,7 +50,7 @@ func (c *Client) loadCopy(now time.Time) (*loaded, string, error) {
 	if b.Claims.Version != cp.Version {
 		return nil, ReasonCache, fmt.Errorf("cached bundle %s: signed as version %d, the file says %d", c.copyPath, b.Claims.Version, cp.Version)
 	}
-	return newLoaded(b, []byte(raw), cp.ETag, "cache", now), "", nil
+	return newLoaded(b, []byte(raw), cp.ETag, "cache"), "", nil
 }
 
 // rejection names a verifier error: its sentinel name, or ReasonVerify.

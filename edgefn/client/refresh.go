@@ -99,7 +99,7 @@ func (c *Client) accept(g got, cur, have *loaded, floor uint64, now time.Time) (
 		// version); kept as a second line.
 		return nil, &RefreshError{Reason: "ErrRollback", Err: fmt.Errorf("refresh bundle: version %d is below the served version %d", b.Claims.Version, cur.claims.Version)}
 	}
-	return newLoaded(b, g.data, g.etag, "network", now), nil
+	return newLoaded(b, g.data, g.etag, "network"), nil
 }
 
 // failed records a failed refresh.
