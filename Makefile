@@ -137,6 +137,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime 30s ./edgefn/api
 	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime 30s ./edgefn/api
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./edgefn/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime 30s ./edgefn/client
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCopy$$' -fuzztime 30s ./edgefn/internal/lkg
 
 clean:
 	rm -rf bin dist $(DEV) bench-results.txt

@@ -18,6 +18,7 @@ func TestNoAWSDependency(t *testing.T) {
 		"github.com/edgeflag/edgeflag/bundle/",
 		"github.com/edgeflag/edgeflag/internal/safefile",
 		"github.com/edgeflag/edgeflag/edgefn/internal/lkg",
+		"github.com/edgeflag/edgeflag/edgefn/reqjson",
 		"github.com/edgeflag/edgeflag/edgefn/client",
 		"github.com/klauspost/compress",
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/edgefn/reqjson"
 )
 
 // Reasons a refresh fails (Status.LastFailure, RefreshError.Reason). A
@@ -446,6 +447,30 @@ type pointer struct {
 
 var digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// parsePointer reads a store pointer for project/env and checks the parts
+// the client uses: format 1, the environment, a version, a SHA-256 digest
+// for aud. Duplicate member names are refused; members it does not use
+// are ignored (the publisher owns the format).
+func parsePointer(data []byte, project, env string, aud ir.Audience) (*pointer, error) {
+	if _, err := reqjson.Parse(data, reqjson.Limits{MaxDepth: 4, MaxValues: 1000, MaxString: 4096}); err != nil {
+		return nil, refreshErr(ReasonPointer, "read the store pointer: %v", err)
+	}
+	var p pointer
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&p); err != nil {
+		return nil, refreshErr(ReasonPointer, "read the store pointer: not one JSON object: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, refreshErr(ReasonPointer, "read the store pointer: data after the JSON object")
+	}
+	want := aud.String()
+	if p.Format != 1 || p.Project != project || p.Environment != env || p.Version == 0 || p.Version > 1<<53-1 || !digestRE.MatchString(p.Digests[want]) {
+		return nil, refreshErr(ReasonPointer, "read the store pointer: format %d for %q/%q version %d with %s digest %q; want format 1 for %s/%s",
+			p.Format, p.Project, p.Environment, p.Version, want, p.Digests[want], project, env)
+	}
+	return &p, nil
+}
+
 func (s storeFetcher) fetch(ctx context.Context, c *Client, have *loaded, floor uint64) (got, error) {
 	etag := ""
 	if have != nil {
@@ -458,16 +483,11 @@ func (s storeFetcher) fetch(ctx context.Context, c *Client, have *loaded, floor 
 	if r.status == http.StatusNotModified {
 		return got{etag: r.etag}, nil
 	}
-	var p pointer
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	if err := dec.Decode(&p); err != nil || dec.More() {
-		return got{}, refreshErr(ReasonPointer, "read the store pointer: not one JSON object: %v", err)
+	p, err := parsePointer(r.body, c.cfg.Project, c.cfg.Environment, s.aud)
+	if err != nil {
+		return got{}, err
 	}
 	want := s.aud.String()
-	if p.Format != 1 || p.Project != c.cfg.Project || p.Environment != c.cfg.Environment || p.Version == 0 || !digestRE.MatchString(p.Digests[want]) {
-		return got{}, refreshErr(ReasonPointer, "read the store pointer: format %d for %s/%s version %d with %s digest %q; want format 1 for %s/%s",
-			p.Format, p.Project, p.Environment, p.Version, want, p.Digests[want], c.cfg.Project, c.cfg.Environment)
-	}
 	switch {
 	case have != nil && p.Version == have.claims.Version:
 		return got{etag: r.etag}, nil

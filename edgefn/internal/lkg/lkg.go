@@ -13,7 +13,8 @@
 // is decoded strictly (one JSON object, no unknown fields, nothing after
 // it) and checked to be for the expected project and environment.
 //
-// The package depends only on the standard library and internal/safefile.
+// The package depends only on the standard library, internal/safefile
+// and edgefn/reqjson (the strict JSON scanner).
 package lkg
 
 import (
@@ -25,6 +26,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/edgeflag/edgeflag/edgefn/reqjson"
 )
 
 // writeFile replaces the file at path with data atomically: it writes a
@@ -82,9 +85,13 @@ func syncDir(dir string) error {
 	return err
 }
 
-// decodeStrict decodes exactly one JSON object into v: unknown fields and
-// anything after the object are refused.
+// decodeStrict decodes exactly one flat JSON object into v: duplicate
+// member names (also spelled with escapes), invalid UTF-8, unknown fields
+// and anything after the object are refused.
 func decodeStrict(data []byte, v any) error {
+	if _, err := reqjson.Parse(data, reqjson.Limits{MaxDepth: 1, MaxValues: 32, MaxString: MaxCopy}); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

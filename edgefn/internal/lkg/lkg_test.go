@@ -109,6 +109,9 @@ func TestRecordsAreStrict(t *testing.T) {
 		"wrong format":    `{"format":2,"project":"shop","environment":"production","version":1}`,
 		"not an object":   `[1]`,
 		"negative number": `{"format":1,"project":"shop","environment":"production","version":-1}`,
+		"duplicate field": `{"format":1,"project":"shop","environment":"production","version":1,"v\u0065rsion":9}`,
+		"nested value":    `{"format":1,"project":"shop","environment":"production","version":1,"client":{"a":1}}`,
+		"invalid UTF-8":   "{\"format\":1,\"project\":\"sh\xffop\",\"environment\":\"production\",\"version\":1}",
 	}
 	for name, body := range cases {
 		p := filepath.Join(dir, "r.json")
