@@ -45,7 +45,7 @@ type Stats struct {
 // only during the call). An error from fn stops the scan and is returned.
 func (s *Scan) Lines(ctx context.Context, fn func(key string, line int, data []byte) error) (Stats, error) {
 	var st Stats
-	if err := checkEnv(s.Project, s.Env); err != nil {
+	if err := CheckEnv(s.Project, s.Env); err != nil {
 		return st, fmt.Errorf("scan %s: %w", s.Kind, err)
 	}
 	if s.Kind != KindEvents && s.Kind != KindAnalytics {
@@ -201,8 +201,9 @@ func (s *Scan) Summaries(ctx context.Context, fn func(key string, sm *Summary) e
 	return st, err
 }
 
-// checkEnv validates the project and environment names of a prefix.
-func checkEnv(project, env string) error {
+// CheckEnv validates the project and environment names of a batch
+// folder: the names the config allows, never ".", ".." or hidden.
+func CheckEnv(project, env string) error {
 	for _, n := range [2][2]string{{"project", project}, {"environment", env}} {
 		if n[1] == "" {
 			return fmt.Errorf("%s: empty", n[0])
