@@ -61,6 +61,16 @@ const (
 	MaxLine = 16 << 10
 )
 
+// The accepted timestamp window: edgefn accepts an event whose timestamp
+// is at most MaxPast before and MaxFuture after the time it receives it,
+// so an event with timestamp t is stored in a partition hour within
+// [t − MaxFuture, t + MaxPast]. Readers use it to choose the partitions
+// that can hold the events of a time range.
+const (
+	MaxPast   = 7 * 24 * time.Hour
+	MaxFuture = 5 * time.Minute
+)
+
 // Event is one stored event. Times are UTC.
 type Event struct {
 	// ID is the producer's event id; (Unit, ID) identifies an event for
