@@ -181,4 +181,3 @@ func printResults(w io.Writer, r *experiment.Results) {
 		fmt.Fprintf(w, "warning: %s\n", s)
 	}
 }
-
