@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check results-check package deploy lint bench fuzz clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm unit wasm-check wasm-test integration infra-check
+test: lint wasm unit wasm-check wasm-test integration infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -88,6 +88,14 @@ infra-check:
 	node --test infra/validate.test.mjs
 	node infra/validate.mjs
 	$(GO) test -count=1 ./infra/...
+
+# The `edgeflag results --html` page in headless Chromium (Debian chromium;
+# playwright-core from publisher/experiment/e2e/package-lock.json, installed on
+# first use). Screenshots: .dev/e2e/ (the test prints their paths).
+REPORT_E2E := publisher/experiment/e2e
+results-check:
+	@test -d $(REPORT_E2E)/node_modules/playwright-core || npm ci --prefix $(REPORT_E2E) --no-audit --no-fund
+	node --test $(REPORT_E2E)/report.test.mjs
 
 # Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
 # dist/edgefn.zip, and the viewer package built by the edge issue's `make edge`; sizes are

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 )
 
@@ -79,7 +80,7 @@ type ytick struct {
 
 type cumLine struct {
 	Points, Color, Label string
-	LastX, LastY         float64
+	LastX, LabelY        float64
 }
 
 func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) + "%" }
@@ -210,7 +211,19 @@ func cumulative(r *Results) cumChart {
 			pts += fmt.Sprintf("%.1f,%.1f ", x(i), y(v))
 		}
 		c.Lines = append(c.Lines, cumLine{Points: pts, Color: colorOf(vi), Label: fmt.Sprintf("%s %d", r.Variants[vi].Variant, totals[vi]),
-			LastX: x(n - 1), LastY: y(s[n-1])})
+			LastX: x(n - 1), LabelY: y(s[n-1])})
+	}
+	// End labels at least 14 px apart, top to bottom.
+	order := make([]int, len(c.Lines))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return c.Lines[order[a]].LabelY < c.Lines[order[b]].LabelY })
+	for k := 1; k < len(order); k++ {
+		prev, cur := &c.Lines[order[k-1]], &c.Lines[order[k]]
+		if cur.LabelY < prev.LabelY+14 {
+			cur.LabelY = prev.LabelY + 14
+		}
 	}
 	return c
 }
@@ -266,14 +279,14 @@ Minimum sample {{.R.MinimumSample}} units per variant: {{if .R.SampleReached}}<s
 {{if .HasDaily}}<svg id="cumulative" viewBox="0 0 {{.Cum.W}} {{.Cum.H}}" width="{{.Cum.W}}" height="{{.Cum.H}}" role="img" aria-label="Cumulative exposed units per day and variant">
 {{range .Cum.YTicks}}<line x1="{{$.Cum.X0}}" y1="{{.Y}}" x2="{{$.Cum.X1}}" y2="{{.Y}}" stroke="#e5e7eb"/><text x="{{$.Cum.X0}}" dx="-6" y="{{.Y}}" dy="4" text-anchor="end">{{.Label}}</text>
 {{end}}{{range .Cum.XLabels}}<text x="{{.X}}" y="{{$.Cum.Y0}}" dy="18" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range .Cum.Lines}}<polyline class="series" points="{{.Points}}" fill="none" stroke="{{.Color}}" stroke-width="2.5"/><text x="{{.LastX}}" dx="8" y="{{.LastY}}" dy="4" fill="{{.Color}}">{{.Label}}</text>
+{{end}}{{range .Cum.Lines}}<polyline class="series" points="{{.Points}}" fill="none" stroke="{{.Color}}" stroke-width="2.5"/><text x="{{.LastX}}" dx="8" y="{{.LabelY}}" dy="4" fill="{{.Color}}">{{.Label}}</text>
 {{end}}</svg>{{else}}<p class="small">No exposures yet.</p>{{end}}
 
 <h2>Data quality</h2>
 <table id="quality"><tbody>
 {{range .Quality}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>
 {{end}}</tbody></table>
-<p class="small">Rates: Wilson score intervals. Lift: difference of rates with Newcombe's hybrid score interval; relative lift: ratio of rates − 1 with the Katz log interval; p-value: two-sided pooled two-proportion z test against the control; sample ratio: chi-square goodness of fit against the split's weights. A unit counts under the variant of its first exposure in the window and converts with a conversion event at or after it, before the end. Scanned {{.R.Scanned.Events}} events in {{.R.Scanned.Batches}} batches ({{.R.Scanned.From}} to {{.R.Scanned.To}}).</p>
+<p class="small">Rates: Wilson score intervals. Lift: difference of rates with Newcombe's hybrid score interval; relative lift: ratio of rates − 1 with the Katz log interval; p-value: two-sided pooled two-proportion z test against the control; sample ratio: chi-square goodness of fit against the split's weights. A unit counts under the variant of its first exposure in the window and converts with a conversion event at or after it, before the end.{{if .R.Scanned.From}} Scanned {{.R.Scanned.Events}} events in {{.R.Scanned.Batches}} batches (partitions {{.R.Scanned.From}} to {{.R.Scanned.To}}).{{end}}</p>
 </body>
 </html>
 `))
