@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +27,8 @@ type AnalyticsRow struct {
 	Count   uint64 `json:"count"`
 }
 
-// AnalyticsJSON is the --json output of `edgeflag analytics`.
+// AnalyticsJSON is the --json output of `edgeflag analytics` (written
+// streaming, in this member order).
 type AnalyticsJSON struct {
 	Project     string         `json:"project"`
 	Environment string         `json:"environment"`
@@ -84,75 +87,148 @@ func (e *Env) analytics(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	type key struct {
-		hour                  time.Time
-		flag, variant, reason string
+	out := AnalyticsJSON{Project: *project, Environment: *envName, Since: eventlog.HourOf(from).Format(time.RFC3339), Until: now.UTC().Format(time.RFC3339), Flag: *flagKey}
+	var emit func(AnalyticsRow) error
+	var finish func(total uint64, rows, unreadable int) error
+	if *asJSON {
+		emit, finish = jsonRows(e.Stdout, out)
+	} else {
+		emit, finish = textRows(e.Stdout, out)
 	}
+	// Batches come in partition order and a batch's records all belong to
+	// its partition hour, so one hour's sums are complete when the scan
+	// moves on: memory holds one hour of counters, whatever the range.
+	type key struct{ flag, variant, reason string }
 	sums := map[key]uint64{}
+	var hour time.Time
+	var total uint64
+	rows := 0
+	flushHour := func() error {
+		keys := make([]key, 0, len(sums))
+		for k := range sums {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			if a.flag != b.flag {
+				return a.flag < b.flag
+			}
+			if a.variant != b.variant {
+				return a.variant < b.variant
+			}
+			return a.reason < b.reason
+		})
+		for _, k := range keys {
+			if err := emit(AnalyticsRow{Hour: hour.Format(time.RFC3339), Flag: k.flag, Variant: k.variant, Reason: k.reason, Count: sums[k]}); err != nil {
+				return err
+			}
+			total += sums[k]
+			rows++
+		}
+		clear(sums)
+		return nil
+	}
 	var bad []string
+	misplaced := 0
 	s := &eventlog.Scan{Store: blob, Project: *project, Env: *envName, Kind: eventlog.KindAnalytics, From: from, To: now,
 		Bad: func(k string, line int, err error) {
 			if len(bad) < 5 {
 				bad = append(bad, fmt.Sprintf("%s:%d: %v", k, line, err))
 			}
 		}}
-	stats, err := s.Summaries(ctx, func(_ string, sm *eventlog.Summary) error {
+	stats, err := s.Summaries(ctx, func(k string, sm *eventlog.Summary) error {
+		if b, err := eventlog.ParseBatchKey(k); err != nil || !b.Hour.Equal(sm.Hour) {
+			misplaced++
+			if len(bad) < 5 {
+				bad = append(bad, fmt.Sprintf("%s: a record of hour %s outside its partition", k, sm.Hour.Format(time.RFC3339)))
+			}
+			return nil
+		}
+		if !sm.Hour.Equal(hour) {
+			if err := flushHour(); err != nil {
+				return err
+			}
+			hour = sm.Hour
+		}
 		if *flagKey != "" && sm.Flag != *flagKey {
 			return nil
 		}
-		sums[key{sm.Hour, sm.Flag, sm.Variant, sm.Reason}] += sm.Count
+		sums[key{sm.Flag, sm.Variant, sm.Reason}] += sm.Count
 		return nil
 	})
+	if err == nil {
+		err = flushHour()
+	}
 	if err != nil {
 		return fmt.Errorf("read analytics: %w", err)
 	}
 	for _, b := range bad {
 		fmt.Fprintf(e.Stderr, "edgeflag: analytics: skipped %s\n", b)
 	}
-	keys := make([]key, 0, len(sums))
-	for k := range sums {
-		keys = append(keys, k)
+	return finish(total, rows, stats.BadLines+stats.BadBatches+misplaced)
+}
+
+// jsonRows streams the --json output: the AnalyticsJSON object, its rows
+// written as they come.
+func jsonRows(w io.Writer, head AnalyticsJSON) (emit func(AnalyticsRow) error, finish func(uint64, int, int) error) {
+	bw := bufio.NewWriter(w)
+	first := true
+	str := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	fmt.Fprintf(bw, "{\n  \"project\": %s,\n  \"environment\": %s,\n  \"since\": %s,\n  \"until\": %s,\n", str(head.Project), str(head.Environment), str(head.Since), str(head.Until))
+	if head.Flag != "" {
+		fmt.Fprintf(bw, "  \"flag\": %s,\n", str(head.Flag))
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if !a.hour.Equal(b.hour) {
-			return a.hour.Before(b.hour)
+	bw.WriteString("  \"rows\": [")
+	emit = func(r AnalyticsRow) error {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
 		}
-		if a.flag != b.flag {
-			return a.flag < b.flag
+		if first {
+			bw.WriteString("\n    ")
+			first = false
+		} else {
+			bw.WriteString(",\n    ")
 		}
-		if a.variant != b.variant {
-			return a.variant < b.variant
-		}
-		return a.reason < b.reason
-	})
-	out := AnalyticsJSON{Project: *project, Environment: *envName, Since: eventlog.HourOf(from).Format(time.RFC3339), Until: now.UTC().Format(time.RFC3339),
-		Flag: *flagKey, Rows: []AnalyticsRow{}, Unreadable: stats.BadLines + stats.BadBatches}
-	for _, k := range keys {
-		out.Rows = append(out.Rows, AnalyticsRow{Hour: k.hour.Format(time.RFC3339), Flag: k.flag, Variant: k.variant, Reason: k.reason, Count: sums[k]})
-		out.Total += sums[k]
+		_, err = bw.Write(b)
+		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.Stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	finish = func(total uint64, rows, unreadable int) error {
+		if !first {
+			bw.WriteString("\n  ")
+		}
+		fmt.Fprintf(bw, "],\n  \"total\": %d,\n  \"unreadable\": %d\n}\n", total, unreadable)
+		return bw.Flush()
 	}
-	w := e.Stdout
-	fmt.Fprintf(w, "evaluations in %s/%s from %s to %s (UTC hours)\n", out.Project, out.Environment, out.Since, out.Until)
-	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	return emit, finish
+}
+
+// textRows streams the table, aligned within each hour.
+func textRows(w io.Writer, head AnalyticsJSON) (emit func(AnalyticsRow) error, finish func(uint64, int, int) error) {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "evaluations in %s/%s from %s to %s (UTC hours)\n", head.Project, head.Environment, head.Since, head.Until)
+	tw := tabwriter.NewWriter(bw, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "hour\tflag\tvariant\treason\tcount")
-	for _, r := range out.Rows {
+	last := ""
+	emit = func(r AnalyticsRow) error {
+		if r.Hour != last && last != "" {
+			tw.Flush()
+		}
+		last = r.Hour
 		v := r.Variant
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", strings.TrimSuffix(r.Hour, ":00:00Z")+"h", r.Flag, v, r.Reason, r.Count)
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", strings.TrimSuffix(r.Hour, ":00:00Z")+"h", r.Flag, v, r.Reason, r.Count)
+		return err
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "total %s evaluations in %d row(s)\n", strconv.FormatUint(out.Total, 10), len(out.Rows))
-	if out.Unreadable > 0 {
-		fmt.Fprintf(w, "warning: %d stored line(s) or batch(es) could not be read and were skipped\n", out.Unreadable)
+	finish = func(total uint64, rows, unreadable int) error {
+		tw.Flush()
+		fmt.Fprintf(bw, "total %s evaluations in %d row(s)\n", strconv.FormatUint(total, 10), rows)
+		if unreadable > 0 {
+			fmt.Fprintf(bw, "warning: %d stored line(s) or batch(es) could not be read and were skipped\n", unreadable)
+		}
+		return bw.Flush()
 	}
-	return nil
+	return emit, finish
 }

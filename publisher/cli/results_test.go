@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -42,8 +41,7 @@ func publishExperiment(t *testing.T, storeURL, keyPath string, d experiment.Defi
 	}
 	for i := range b.Flags {
 		if b.Flags[i].Key == d.Flag {
-			b.Flags[i].Metadata = append(b.Flags[i].Metadata, d.Meta()...)
-			sort.Slice(b.Flags[i].Metadata, func(x, y int) bool { return b.Flags[i].Metadata[x].Key < b.Flags[i].Metadata[y].Key })
+			d.AttachTo(&b.Flags[i])
 		}
 	}
 	signer, err := loadSigner(ctx, keyPath, "")

@@ -21,12 +21,33 @@ type DecodeOptions struct {
 // AppendJSON writes (exact names), each at most once, times in
 // TimeLayout, nothing after the object.
 func DecodeLine(line []byte, e *Event, opt DecodeOptions) error {
+	var d Decoder
+	return d.Decode(line, e, opt)
+}
+
+// Decoder decodes many lines (DecodeLine), sharing the strings that
+// repeat from line to line (types, flag keys, variants, names) instead of
+// allocating them again. Not safe for concurrent use.
+type Decoder struct {
+	intern map[string]string
+	buf    []byte
+}
+
+// maxInterned bounds the strings a Decoder keeps.
+const maxInterned = 1024
+
+// Decode is DecodeLine.
+func (dec *Decoder) Decode(line []byte, e *Event, opt DecodeOptions) error {
 	*e = Event{}
 	if len(line) > MaxLine {
 		return fmt.Errorf("decode event: line of %d bytes, longer than %d", len(line), MaxLine)
 	}
-	d := lineDecoder{data: line}
-	if err := d.event(e, opt); err != nil {
+	if !utf8.Valid(line) { // once for the line; strings are then valid
+		return errors.New("decode event: invalid UTF-8")
+	}
+	d := lineDecoder{data: line, buf: dec.buf}
+	defer func() { dec.buf = d.buf }()
+	if err := d.event(e, opt, dec); err != nil {
 		return fmt.Errorf("decode event: %w", err)
 	}
 	if err := Validate(e); err != nil {
@@ -39,6 +60,23 @@ type lineDecoder struct {
 	data []byte
 	pos  int
 	buf  []byte
+}
+
+// shared returns the interned copy of a string that tends to repeat.
+func (dec *Decoder) shared(s string) string {
+	if dec == nil {
+		return s
+	}
+	if v, ok := dec.intern[s]; ok {
+		return v
+	}
+	if dec.intern == nil {
+		dec.intern = map[string]string{}
+	}
+	if len(dec.intern) < maxInterned {
+		dec.intern[s] = s
+	}
+	return s
 }
 
 func (d *lineDecoder) errf(format string, args ...any) error {
@@ -80,7 +118,7 @@ const (
 	mSource
 )
 
-func (d *lineDecoder) event(e *Event, opt DecodeOptions) error {
+func (d *lineDecoder) event(e *Event, opt DecodeOptions, dec *Decoder) error {
 	if err := d.expect('{'); err != nil {
 		return err
 	}
@@ -92,7 +130,7 @@ func (d *lineDecoder) event(e *Event, opt DecodeOptions) error {
 	}
 	for {
 		d.space()
-		name, err := d.str()
+		name, err := d.name()
 		if err != nil {
 			return err
 		}
@@ -106,16 +144,16 @@ func (d *lineDecoder) event(e *Event, opt DecodeOptions) error {
 			e.ID, err = d.str()
 		case "type":
 			bit = mType
-			e.Type, err = d.str()
+			e.Type, err = d.sharedStr(dec)
 		case "name":
 			bit = mName
-			e.Name, err = d.str()
+			e.Name, err = d.sharedStr(dec)
 		case "flagKey":
 			bit = mFlagKey
-			e.FlagKey, err = d.str()
+			e.FlagKey, err = d.sharedStr(dec)
 		case "variant":
 			bit = mVariant
-			e.Variant, err = d.str()
+			e.Variant, err = d.sharedStr(dec)
 		case "timestamp":
 			bit = mTimestamp
 			e.Timestamp, err = d.time()
@@ -135,7 +173,7 @@ func (d *lineDecoder) event(e *Event, opt DecodeOptions) error {
 			e.Received, err = d.time()
 		case "source":
 			bit = mSource
-			e.Source, err = d.str()
+			e.Source, err = d.sharedStr(dec)
 		default:
 			return d.errf("unknown member %q", clip(name))
 		}
@@ -349,6 +387,62 @@ func parseTime(b []byte) (time.Time, bool) {
 	return t, true
 }
 
+// sharedStr parses a string, interned by dec.
+func (d *lineDecoder) sharedStr(dec *Decoder) (string, error) {
+	d.space()
+	if d.pos < len(d.data) && d.data[d.pos] == '"' {
+		if end := d.plainEnd(d.pos + 1); end > 0 {
+			raw := d.data[d.pos+1 : end]
+			if dec != nil {
+				if v, ok := dec.intern[string(raw)]; ok { // no allocation
+					d.pos = end + 1
+					return v, nil
+				}
+			}
+		}
+	}
+	s, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	return dec.shared(s), nil
+}
+
+// plainEnd is the index of the closing quote of a string starting at i
+// without escapes or control characters, or -1.
+func (d *lineDecoder) plainEnd(i int) int {
+	for ; i < len(d.data); i++ {
+		c := d.data[i]
+		if c == '"' {
+			return i
+		}
+		if c == '\\' || c < 0x20 {
+			return -1
+		}
+	}
+	return -1
+}
+
+// name parses a member name, without allocating for the known ones.
+func (d *lineDecoder) name() (string, error) {
+	d.space()
+	if d.pos < len(d.data) && d.data[d.pos] == '"' {
+		if end := d.plainEnd(d.pos + 1); end > 0 {
+			raw := d.data[d.pos+1 : end]
+			for _, k := range memberNames {
+				if string(raw) == k {
+					d.pos = end + 1
+					return k, nil
+				}
+			}
+		}
+	}
+	return d.str()
+}
+
+var memberNames = [...]string{"id", "type", "name", "flagKey", "variant", "timestamp", "value", "unit", "attributes", "received", "source",
+	"hour", "flag", "reason", "count"}
+
 // str parses a JSON string.
 func (d *lineDecoder) str() (string, error) {
 	d.space()
@@ -362,10 +456,7 @@ func (d *lineDecoder) str() (string, error) {
 		if c == '"' {
 			s := d.data[start:d.pos]
 			d.pos++
-			if !utf8.Valid(s) {
-				return "", d.errf("invalid UTF-8")
-			}
-			return string(s), nil
+			return string(s), nil // the whole line is valid UTF-8
 		}
 		if c == '\\' {
 			return d.strEscaped(start)
@@ -385,10 +476,7 @@ func (d *lineDecoder) strEscaped(start int) (string, error) {
 		switch {
 		case c == '"':
 			d.pos++
-			if !utf8.Valid(d.buf) {
-				return "", d.errf("invalid UTF-8")
-			}
-			return string(d.buf), nil
+			return string(d.buf), nil // unescaping keeps UTF-8 valid (lone surrogates are refused)
 		case c < 0x20:
 			return "", d.errf("control character in string")
 		case c != '\\':

@@ -168,9 +168,10 @@ func (s *Scan) keys(ctx context.Context, from, to time.Time, st *Stats) ([]strin
 // go to Bad. fn's *Event is reused between calls.
 func (s *Scan) Events(ctx context.Context, opt DecodeOptions, fn func(key string, e *Event) error) (Stats, error) {
 	var e Event
+	var dec Decoder
 	var bad int
 	st, err := s.Lines(ctx, func(key string, line int, data []byte) error {
-		if err := DecodeLine(data, &e, opt); err != nil {
+		if err := dec.Decode(data, &e, opt); err != nil {
 			bad++
 			if s.Bad != nil {
 				s.Bad(key, line, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Summary is one evaluation-count record: how many evaluations of Flag
@@ -72,6 +73,9 @@ func DecodeSummaryLine(line []byte, s *Summary) error {
 	if len(line) > MaxLine {
 		return fmt.Errorf("decode summary: line of %d bytes, longer than %d", len(line), MaxLine)
 	}
+	if !utf8.Valid(line) {
+		return errors.New("decode summary: invalid UTF-8")
+	}
 	d := lineDecoder{data: line}
 	if err := d.summary(s); err != nil {
 		return fmt.Errorf("decode summary: %w", err)
@@ -97,7 +101,7 @@ func (d *lineDecoder) summary(s *Summary) error {
 	seen := 0
 	for {
 		d.space()
-		name, err := d.str()
+		name, err := d.name()
 		if err != nil {
 			return err
 		}

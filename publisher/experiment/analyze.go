@@ -19,7 +19,7 @@ const SRMThreshold = 0.001
 // stored order than that is not counted. Duplicates never change the unit
 // counts (a unit's first exposure and whether it converted are the same
 // with or without them).
-const DedupCapacity = 1 << 20
+const DedupCapacity = 1 << 18
 
 // Analyzer computes an experiment's results from its events, streaming:
 // memory grows with the number of units, not of events. Feed it every

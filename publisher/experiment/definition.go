@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +118,23 @@ func (d *Definition) Meta() []ir.Meta {
 		str(MetaStart, d.Start.UTC().Format(time.RFC3339)),
 		str(MetaTreatments, strings.Join(d.Treatments, ",")),
 	}
+}
+
+// AttachTo puts d's metadata on flag f (replacing any experiment metadata
+// it had), keeping the metadata sorted by key as bundles require.
+func (d *Definition) AttachTo(f *ir.Flag) {
+	ours := map[string]bool{}
+	for _, m := range d.Meta() {
+		ours[m.Key] = true
+	}
+	kept := f.Metadata[:0:0]
+	for _, m := range f.Metadata {
+		if !ours[m.Key] {
+			kept = append(kept, m)
+		}
+	}
+	f.Metadata = append(kept, d.Meta()...)
+	sort.Slice(f.Metadata, func(i, j int) bool { return f.Metadata[i].Key < f.Metadata[j].Key })
 }
 
 // FromFlag reads the experiment a server bundle's flag carries in env;
