@@ -89,13 +89,15 @@ infra-check:
 	node infra/validate.mjs
 	$(GO) test -count=1 ./infra/...
 
-# The `edgeflag results --html` page in headless Chromium (Debian chromium;
-# playwright-core from publisher/experiment/e2e/package-lock.json, installed on
-# first use). Screenshots: .dev/e2e/ (the test prints their paths).
+# `edgeflag results` against real tools: its --html page in headless Chromium
+# (Debian chromium + playwright-core), and the Athena SQL of docs/experiments.md
+# run by DuckDB (@duckdb/node-api) over the same stored events. npm packages from
+# publisher/experiment/e2e/package-lock.json, installed on first use.
+# Screenshots: .dev/e2e/ (the test prints their paths).
 REPORT_E2E := publisher/experiment/e2e
 results-check:
-	@test -d $(REPORT_E2E)/node_modules/playwright-core || npm ci --prefix $(REPORT_E2E) --no-audit --no-fund
-	node --test $(REPORT_E2E)/report.test.mjs
+	@test -d $(REPORT_E2E)/node_modules/@duckdb/node-api -a -d $(REPORT_E2E)/node_modules/playwright-core || npm ci --prefix $(REPORT_E2E) --no-audit --no-fund
+	node --test $(REPORT_E2E)/report.test.mjs $(REPORT_E2E)/athena.test.mjs
 
 # Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
 # dist/edgefn.zip, and the viewer package built by the edge issue's `make edge`; sizes are

@@ -99,6 +99,11 @@ type Event struct {
 	Source string
 }
 
+// Members are the members of a stored event line, in the order
+// AppendJSON writes them (optional ones are left out when empty). The
+// Athena table over the events has one column per member, lower-cased.
+var Members = []string{"id", "type", "name", "flagKey", "variant", "timestamp", "value", "unit", "attributes", "received", "source"}
+
 // FormatTime renders t in TimeLayout.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 

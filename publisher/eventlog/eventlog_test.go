@@ -79,6 +79,41 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
+func TestMembersInOrder(t *testing.T) {
+	e := sample()
+	e.FlagKey, e.Variant = "f", "v"
+	line := e.AppendJSON(nil)
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var got []string
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' {
+				depth++
+			} else if v == '}' {
+				depth--
+			}
+		case string:
+			if depth == 1 && dec.More() && len(got) < 64 {
+				got = append(got, v)
+				// skip the value
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(Members, ",") {
+		t.Fatalf("members %v, want %v", got, Members)
+	}
+}
+
 func TestTimesSortAsText(t *testing.T) {
 	a := time.Date(2026, 12, 1, 9, 59, 59, 999_000_000, time.UTC)
 	b := time.Date(2026, 12, 1, 10, 0, 0, 0, time.FixedZone("x", 3600)) // 09:00Z

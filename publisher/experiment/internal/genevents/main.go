@@ -42,19 +42,20 @@ func main() {
 	n := flag.Int("events", 1_000_000, "number of events")
 	sums := flag.Int("summaries", 0, "number of evaluation-count records")
 	units := flag.Int("units", 0, "cycle through this many units (0: a new unit after each one's events)")
+	noise := flag.Bool("noise", false, "add what real data has: duplicates, events outside the window, units seeing two variants, ties, conversions before exposure")
 	examples := flag.String("config", "examples/shop", "flags `DIR` to publish")
 	flag.Parse()
 	if *dir == "" || *keyPath == "" {
 		fmt.Fprintln(os.Stderr, "genevents: --store and --key are required")
 		os.Exit(1)
 	}
-	if err := run(*dir, *keyPath, *examples, *n, *sums, *units); err != nil {
+	if err := run(*dir, *keyPath, *examples, *n, *sums, *units, *noise); err != nil {
 		fmt.Fprintln(os.Stderr, "genevents:", err)
 		os.Exit(2)
 	}
 }
 
-func run(dir, keyPath, cfg string, n, sums, units int) error {
+func run(dir, keyPath, cfg string, n, sums, units int, noise bool) error {
 	ctx := context.Background()
 	st, err := filestore.New(dir)
 	if err != nil {
@@ -116,6 +117,34 @@ func run(dir, keyPath, cfg string, n, sums, units int) error {
 				return err
 			}
 			written++
+		}
+		if noise && written+3 < n {
+			other := Def.Variants()[(vi+1)%3]
+			x := eventlog.Event{ID: fmt.Sprintf("%s-x%d-0", name, unit), Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: Def.Variants()[vi], Timestamp: ts, Unit: name}
+			var extra []eventlog.Event
+			switch rng.IntN(12) {
+			case 0: // a retried exposure
+				extra = append(extra, x)
+			case 1: // seen again, with another variant
+				extra = append(extra, eventlog.Event{ID: name + "-again", Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: other, Timestamp: ts.Add(2 * time.Hour), Unit: name})
+			case 2: // two variants in the same millisecond
+				extra = append(extra, eventlog.Event{ID: name + "-tie", Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: other, Timestamp: ts, Unit: name})
+			case 3: // converted before any exposure only
+				extra = append(extra, eventlog.Event{ID: name + "-early", Type: eventlog.TypeConversion, Name: "purchase", Timestamp: ts.Add(-time.Hour), Unit: name})
+			case 4: // converted in the very millisecond of the exposure
+				extra = append(extra, eventlog.Event{ID: name + "-same", Type: eventlog.TypeConversion, Name: "purchase", Timestamp: ts, Unit: name})
+			case 5: // a unit exposed before the start, and one after the end
+				extra = append(extra, eventlog.Event{ID: name + "-pre", Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: other, Timestamp: Def.Start.Add(-time.Minute), Unit: name + "-pre"},
+					eventlog.Event{ID: name + "-post", Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: other, Timestamp: Def.End, Unit: name + "-post"})
+			case 6: // a variant outside the experiment
+				extra = append(extra, eventlog.Event{ID: name + "-purple", Type: eventlog.TypeExposure, FlagKey: Def.Flag, Variant: "purple", Timestamp: ts, Unit: name + "-p"})
+			}
+			for _, e := range extra {
+				if err := emit(e); err != nil {
+					return err
+				}
+				written++
+			}
 		}
 		if rng.Float64() < rates[vi] && written < n {
 			if err := emit(eventlog.Event{ID: fmt.Sprintf("%s-c%d", name, unit), Type: eventlog.TypeConversion, Name: "purchase", Timestamp: ts.Add(30 * time.Minute),
