@@ -140,8 +140,14 @@ func (d *Definition) AttachTo(f *ir.Flag) {
 // FromFlag reads the experiment a server bundle's flag carries in env;
 // ok is false when it carries none.
 func FromFlag(f *ir.Flag, env string) (d Definition, ok bool, err error) {
+	return FromMeta(f.Key, env, f.Metadata)
+}
+
+// FromMeta reads the experiment of flag from its metadata (as evaluation
+// results carry it); ok is false when there is none.
+func FromMeta(flag, env string, meta []ir.Meta) (d Definition, ok bool, err error) {
 	get := func(k string) (ir.Const, bool) {
-		for _, m := range f.Metadata {
+		for _, m := range meta {
 			if m.Key == k {
 				return m.Value, true
 			}
@@ -156,7 +162,7 @@ func FromFlag(f *ir.Flag, env string) (d Definition, ok bool, err error) {
 		c, _ := get(k)
 		if c.Kind != ir.ConstString {
 			if err == nil {
-				err = fmt.Errorf("flag %s: metadata %s: want a string", f.Key, k)
+				err = fmt.Errorf("flag %s: metadata %s: want a string", flag, k)
 			}
 			return ""
 		}
@@ -165,24 +171,24 @@ func FromFlag(f *ir.Flag, env string) (d Definition, ok bool, err error) {
 	when := func(k string) time.Time {
 		t, perr := time.Parse(time.RFC3339, str(k))
 		if perr != nil && err == nil {
-			err = fmt.Errorf("flag %s: metadata %s: %w", f.Key, k, perr)
+			err = fmt.Errorf("flag %s: metadata %s: %w", flag, k, perr)
 		}
 		return t
 	}
-	d = Definition{Key: key.Str, Flag: f.Key, Environment: env, Control: str(MetaControl),
+	d = Definition{Key: key.Str, Flag: flag, Environment: env, Control: str(MetaControl),
 		Treatments: strings.Split(str(MetaTreatments), ","), Conversions: strings.Split(str(MetaConversions), ","),
 		Start: when(MetaStart), End: when(MetaEnd)}
 	if key.Kind != ir.ConstString {
-		err = fmt.Errorf("flag %s: metadata %s: want a string", f.Key, MetaKey)
+		err = fmt.Errorf("flag %s: metadata %s: want a string", flag, MetaKey)
 	}
 	if c, ok := get(MetaMinimumSample); ok && c.Kind == ir.ConstNum && c.Num >= 0 && c.Num == float64(int(c.Num)) {
 		d.MinimumSample = int(c.Num)
 	} else if err == nil {
-		err = fmt.Errorf("flag %s: metadata %s: want a whole number", f.Key, MetaMinimumSample)
+		err = fmt.Errorf("flag %s: metadata %s: want a whole number", flag, MetaMinimumSample)
 	}
 	if err == nil {
 		if verr := d.Validate(); verr != nil {
-			err = fmt.Errorf("flag %s: experiment %s: %w", f.Key, d.Key, verr)
+			err = fmt.Errorf("flag %s: experiment %s: %w", flag, d.Key, verr)
 		}
 	}
 	return d, true, err
