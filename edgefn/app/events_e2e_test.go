@@ -309,7 +309,7 @@ func TestExperimentEndToEnd(t *testing.T) {
 			i, variant[i], time.Now().UTC().Format(time.RFC3339Nano))
 		c.track(body, "Authorization", "Bearer "+tok.Token)
 		c.track(body, "Authorization", "Bearer "+tok.Token) // a retry: a duplicate
-		if i%3 == 0 { // converts, through the browser too
+		if i%3 == 0 {                                       // converts, through the browser too
 			c.track(`{"events":[`+conversion(fmt.Sprint("c", i), "", time.Now().Add(time.Second))+`]}`, "Authorization", "Bearer "+tok.Token)
 		}
 	}
