@@ -126,7 +126,7 @@ lint:
 # Benchmarks: every number docs/performance.md quotes, 5 runs on one core,
 # one package at a time (-p 1) so packages do not compete for the 2 cores.
 # Compare with the peers and take medians as docs/performance.md shows.
-BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment
+BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events
 BENCH_OUT ?= bench-results.txt
 bench:
 	set -o pipefail; $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=5 -cpu=1 -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
@@ -148,6 +148,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzTokens$$' -fuzztime 30s ./edgefn/api
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./edgefn/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLine$$' -fuzztime 30s ./publisher/eventlog
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTrack$$' -fuzztime 30s ./edgefn/events
 
 clean:
 	rm -rf bin dist $(DEV) bench-results.txt
