@@ -14,7 +14,9 @@ import (
 // nullStore keeps nothing: the benchmarks measure edgefn's own work.
 type nullStore struct{}
 
-func (nullStore) Get(context.Context, string) ([]byte, string, error) { return nil, "", blob.ErrNotFound }
+func (nullStore) Get(context.Context, string) ([]byte, string, error) {
+	return nil, "", blob.ErrNotFound
+}
 func (nullStore) Put(context.Context, string, []byte, blob.Cond) error { return nil }
 
 // BenchmarkParseTrack100 parses and validates one POST /v1/track body of

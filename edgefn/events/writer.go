@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -331,16 +332,7 @@ func (w *Writer) sealSummaries(now time.Time) {
 	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
 	for _, h := range hours {
 		ss := byHour[h]
-		sort.Slice(ss, func(i, j int) bool {
-			a, b := ss[i], ss[j]
-			if a.Flag != b.Flag {
-				return a.Flag < b.Flag
-			}
-			if a.Variant != b.Variant {
-				return a.Variant < b.Variant
-			}
-			return a.Reason < b.Reason
-		})
+		slices.SortFunc(ss, eventlog.CompareSummaries)
 		var nd []byte
 		for i := range ss {
 			nd = append(ss[i].AppendJSON(nd), '\n')

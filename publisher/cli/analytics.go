@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -104,25 +104,16 @@ func (e *Env) analytics(ctx context.Context, name string, args []string) error {
 	var total uint64
 	rows := 0
 	flushHour := func() error {
-		keys := make([]key, 0, len(sums))
-		for k := range sums {
-			keys = append(keys, k)
+		hs := make([]eventlog.Summary, 0, len(sums))
+		for k, n := range sums {
+			hs = append(hs, eventlog.Summary{Hour: hour, Flag: k.flag, Variant: k.variant, Reason: k.reason, Count: n})
 		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.flag != b.flag {
-				return a.flag < b.flag
-			}
-			if a.variant != b.variant {
-				return a.variant < b.variant
-			}
-			return a.reason < b.reason
-		})
-		for _, k := range keys {
-			if err := emit(AnalyticsRow{Hour: hour.Format(time.RFC3339), Flag: k.flag, Variant: k.variant, Reason: k.reason, Count: sums[k]}); err != nil {
+		slices.SortFunc(hs, eventlog.CompareSummaries)
+		for _, sm := range hs {
+			if err := emit(AnalyticsRow{Hour: hour.Format(time.RFC3339), Flag: sm.Flag, Variant: sm.Variant, Reason: sm.Reason, Count: sm.Count}); err != nil {
 				return err
 			}
-			total += sums[k]
+			total += sm.Count
 			rows++
 		}
 		clear(sums)

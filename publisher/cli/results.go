@@ -124,16 +124,6 @@ func (e *Env) results(ctx context.Context, name string, args []string) error {
 	return nil
 }
 
-func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) + "%" }
-
-func spct(f float64) string {
-	s := pct(f)
-	if f > 0 {
-		s = "+" + s
-	}
-	return s
-}
-
 // printResults writes the text report.
 func printResults(w io.Writer, r *experiment.Results) {
 	fmt.Fprintf(w, "experiment %s: flag %s in %s/%s, %s (%s to %s)\n", r.Experiment, r.Flag, r.Project, r.Environment, r.Status, r.Start, r.End)
@@ -145,22 +135,9 @@ func printResults(w io.Writer, r *experiment.Results) {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "variant\tsplit\texposed\tconverted\trate\t95% CI\tlift\t95% CI\trel. lift\t95% CI\tp-value\t")
 	for _, v := range r.Variants {
-		cells := []string{v.Variant, "-", strconv.Itoa(v.Exposed), strconv.Itoa(v.Converted), pct(v.Rate), pct(v.RateCI[0]) + " .. " + pct(v.RateCI[1]), "-", "-", "-", "-", "-"}
-		if v.ExpectedShare != nil {
-			cells[1] = strconv.FormatFloat(100**v.ExpectedShare, 'f', -1, 64) + "%"
-		}
-		if v.Lift != nil {
-			cells[6], cells[7] = spct(*v.Lift), spct(v.LiftCI[0])+" .. "+spct(v.LiftCI[1])
-		}
-		if v.RelativeLift != nil {
-			cells[8] = spct(*v.RelativeLift)
-		}
-		if v.RelativeLiftCI != nil {
-			cells[9] = spct(v.RelativeLiftCI[0]) + " .. " + spct(v.RelativeLiftCI[1])
-		}
-		if v.PValue != nil {
-			cells[10] = strconv.FormatFloat(*v.PValue, 'g', 3, 64)
-		}
+		c := v.Cells("-", " .. ")
+		cells := []string{v.Variant, c.Share, strconv.Itoa(v.Exposed), strconv.Itoa(v.Converted), c.Rate, c.RateCI,
+			c.Lift, c.LiftCI, c.RelativeLift, c.RelativeLiftCI, c.PValue}
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()

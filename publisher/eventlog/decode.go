@@ -118,15 +118,16 @@ const (
 	mSource
 )
 
-func (d *lineDecoder) event(e *Event, opt DecodeOptions, dec *Decoder) error {
+// object parses one object, calling member with each member name once the
+// decoder stands at its value; member must consume the value.
+func (d *lineDecoder) object(member func(name string) error) error {
 	if err := d.expect('{'); err != nil {
 		return err
 	}
-	seen := 0
 	d.space()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
-		return d.end()
+		return nil
 	}
 	for {
 		d.space()
@@ -137,7 +138,39 @@ func (d *lineDecoder) event(e *Event, opt DecodeOptions, dec *Decoder) error {
 		if err := d.expect(':'); err != nil {
 			return err
 		}
+		if err := member(name); err != nil {
+			return err
+		}
+		d.space()
+		if d.pos >= len(d.data) {
+			return d.errf("unterminated object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return nil
+		default:
+			return d.errf("want ',' or '}'")
+		}
+	}
+}
+
+// once records member bit in seen, refusing a second occurrence.
+func (d *lineDecoder) once(seen *int, bit int, name string) error {
+	if *seen&bit != 0 {
+		return d.errf("duplicate member %q", name)
+	}
+	*seen |= bit
+	return nil
+}
+
+func (d *lineDecoder) event(e *Event, opt DecodeOptions, dec *Decoder) error {
+	seen := 0
+	err := d.object(func(name string) error {
 		var bit int
+		var err error
 		switch name {
 		case "id":
 			bit = mID
@@ -180,25 +213,12 @@ func (d *lineDecoder) event(e *Event, opt DecodeOptions, dec *Decoder) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if seen&bit != 0 {
-			return d.errf("duplicate member %q", name)
-		}
-		seen |= bit
-		d.space()
-		if d.pos >= len(d.data) {
-			return d.errf("unterminated object")
-		}
-		if d.data[d.pos] == ',' {
-			d.pos++
-			continue
-		}
-		if d.data[d.pos] == '}' {
-			d.pos++
-			break
-		}
-		return d.errf("want ',' or '}'")
+		return d.once(&seen, bit, name)
+	})
+	if err != nil {
+		return err
 	}
-	if seen&mReceived == 0 {
+	if seen != 0 && seen&mReceived == 0 {
 		return errors.New("received: required")
 	}
 	return d.end()
@@ -213,25 +233,12 @@ func (d *lineDecoder) end() error {
 }
 
 func (d *lineDecoder) attributes(e *Event, skip bool) error {
-	if err := d.expect('{'); err != nil {
-		return err
-	}
 	var attrs map[string]any
 	if !skip {
 		attrs = map[string]any{}
 	}
 	seen := map[string]struct{}{}
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++ // {} is no attributes, as AppendJSON writes it
-		return nil
-	}
-	for {
-		d.space()
-		k, err := d.str()
-		if err != nil {
-			return err
-		}
+	err := d.object(func(k string) error {
 		if _, dup := seen[k]; dup {
 			return d.errf("duplicate member %q", clip(k))
 		}
@@ -239,14 +246,12 @@ func (d *lineDecoder) attributes(e *Event, skip bool) error {
 		if len(seen) > MaxAttributes {
 			return fmt.Errorf("more than %d members", MaxAttributes)
 		}
-		if err := d.expect(':'); err != nil {
-			return err
-		}
 		d.space()
 		if d.pos >= len(d.data) {
 			return d.errf("missing value")
 		}
 		var v any
+		var err error
 		switch c := d.data[d.pos]; {
 		case c == '"':
 			v, err = d.str()
@@ -262,24 +267,14 @@ func (d *lineDecoder) attributes(e *Event, skip bool) error {
 		}
 		if attrs != nil {
 			attrs[k] = v
-		} else if err := checkAttribute(k, v); err != nil {
-			return err
-		}
-		d.space()
-		if d.pos >= len(d.data) {
-			return d.errf("unterminated object")
-		}
-		if d.data[d.pos] == ',' {
-			d.pos++
-			continue
-		}
-		if d.data[d.pos] == '}' {
-			d.pos++
-			e.Attributes = attrs
 			return nil
 		}
-		return d.errf("want ',' or '}'")
+		return checkAttribute(k, v)
+	})
+	if err == nil && len(seen) > 0 {
+		e.Attributes = attrs // {} is no attributes, as AppendJSON writes it
 	}
+	return err
 }
 
 func (d *lineDecoder) boolean() (bool, error) {

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/internal/jsontext"
 )
 
 // Event types.
@@ -336,67 +338,7 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	return append(buf, '}')
 }
 
-// appendNumber writes a finite float64 as encoding/json does.
-func appendNumber(buf []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(buf, '0')
-	}
-	abs := math.Abs(f)
-	fmtc := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		fmtc = 'e'
-	}
-	return strconv.AppendFloat(buf, f, fmtc, -1, 64)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// control characters, U+2028 and U+2029 are escaped.
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
+var (
+	appendString = jsontext.AppendString
+	appendNumber = jsontext.AppendFloat
+)

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,6 +17,15 @@ type Summary struct {
 	Hour                  time.Time
 	Flag, Variant, Reason string
 	Count                 uint64
+}
+
+// CompareSummaries orders summaries by hour, flag, variant and reason
+// (for slices.SortFunc): the order writers and readers list them in.
+func CompareSummaries(a, b Summary) int {
+	if c := a.Hour.Compare(b.Hour); c != 0 {
+		return c
+	}
+	return cmp.Or(cmp.Compare(a.Flag, b.Flag), cmp.Compare(a.Variant, b.Variant), cmp.Compare(a.Reason, b.Reason))
 }
 
 // MaxReasonLen bounds a reason name.
@@ -87,9 +97,6 @@ func DecodeSummaryLine(line []byte, s *Summary) error {
 }
 
 func (d *lineDecoder) summary(s *Summary) error {
-	if err := d.expect('{'); err != nil {
-		return err
-	}
 	const (
 		sHour = 1 << iota
 		sFlag
@@ -99,16 +106,9 @@ func (d *lineDecoder) summary(s *Summary) error {
 		sAll = sHour | sFlag | sVariant | sReason | sCount
 	)
 	seen := 0
-	for {
-		d.space()
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
-		if err := d.expect(':'); err != nil {
-			return err
-		}
+	err := d.object(func(name string) error {
 		var bit int
+		var err error
 		switch name {
 		case "hour":
 			bit = sHour
@@ -136,23 +136,10 @@ func (d *lineDecoder) summary(s *Summary) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if seen&bit != 0 {
-			return d.errf("duplicate member %q", name)
-		}
-		seen |= bit
-		d.space()
-		if d.pos >= len(d.data) {
-			return d.errf("unterminated object")
-		}
-		if d.data[d.pos] == ',' {
-			d.pos++
-			continue
-		}
-		if d.data[d.pos] != '}' {
-			return d.errf("want ',' or '}'")
-		}
-		d.pos++
-		break
+		return d.once(&seen, bit, name)
+	})
+	if err != nil {
+		return err
 	}
 	if seen != sAll {
 		return errors.New("want the members hour, flag, variant, reason and count")

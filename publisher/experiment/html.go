@@ -83,38 +83,12 @@ type cumLine struct {
 	LastX, LabelY        float64
 }
 
-func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) + "%" }
-
-func signedPct(f float64) string {
-	s := pct(f)
-	if f > 0 {
-		s = "+" + s
-	}
-	return s
-}
-
 func newPage(r *Results) *page {
 	p := &page{R: r}
 	for i, v := range r.Variants {
-		rw := row{Variant: v.Variant, Color: colorOf(i), Exposed: v.Exposed, Converted: v.Converted, Rate: pct(v.Rate),
-			RateCI: pct(v.RateCI[0]) + " – " + pct(v.RateCI[1]), Control: i == 0, Lift: "—", LiftCI: "—", RelLift: "—", RelCI: "—", PValue: "—", Share: "—"}
-		if v.Lift != nil {
-			rw.Lift = signedPct(*v.Lift)
-			rw.LiftCI = signedPct(v.LiftCI[0]) + " – " + signedPct(v.LiftCI[1])
-		}
-		if v.RelativeLift != nil {
-			rw.RelLift = signedPct(*v.RelativeLift)
-		}
-		if v.RelativeLiftCI != nil {
-			rw.RelCI = signedPct(v.RelativeLiftCI[0]) + " – " + signedPct(v.RelativeLiftCI[1])
-		}
-		if v.PValue != nil {
-			rw.PValue = strconv.FormatFloat(*v.PValue, 'g', 3, 64)
-		}
-		if v.ExpectedShare != nil {
-			rw.Share = strconv.FormatFloat(100**v.ExpectedShare, 'f', -1, 64) + "%"
-		}
-		p.Rows = append(p.Rows, rw)
+		c := v.Cells("—", " – ")
+		p.Rows = append(p.Rows, row{Variant: v.Variant, Color: colorOf(i), Exposed: v.Exposed, Converted: v.Converted, Control: i == 0,
+			Rate: c.Rate, RateCI: c.RateCI, Lift: c.Lift, LiftCI: c.LiftCI, RelLift: c.RelativeLift, RelCI: c.RelativeLiftCI, PValue: c.PValue, Share: c.Share})
 	}
 	if r.SRMPValue != nil {
 		p.SRMText = fmt.Sprintf("p = %.3g (χ² = %.2f)", *r.SRMPValue, *r.SRMChiSquare)
