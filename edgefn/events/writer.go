@@ -179,7 +179,13 @@ type sealedBatch struct {
 	n        int    // events or summary lines
 	attempts int
 	nextTry  time.Time
+	// checkFailures counts read-backs of a taken key that failed.
+	checkFailures int
 }
+
+// maxCheckFailures is how many failed read-backs of a taken key make the
+// batch move to a fresh key.
+const maxCheckFailures = 3
 
 type summaryKey struct {
 	hour                  time.Time
@@ -483,11 +489,28 @@ func (w *Writer) put(ctx context.Context, b *sealedBatch) error {
 			return err
 		}
 		cur, _, gerr := w.cfg.Store.Get(ctx, b.key)
-		if gerr != nil {
-			return fmt.Errorf("check existing batch %s: %w", b.key, gerr)
+		if gerr != nil && !errors.Is(gerr, blob.ErrNotFound) {
+			b.checkFailures++
+			if b.checkFailures < maxCheckFailures {
+				return fmt.Errorf("check existing batch %s: %w", b.key, gerr)
+			}
+			// The key cannot be read back (no permission, a broken
+			// replica): rather than retry it forever while the buffer
+			// fills, write under a fresh key. If an earlier attempt did
+			// land, the batch is stored twice; readers drop the repeats.
+			b.checkFailures = 0
+			w.mu.Lock()
+			old := b.key
+			b.key = w.nextKey(b.kind, b.hour)
+			w.mu.Unlock()
+			w.cfg.Logger.Warn("event batch key cannot be read back; writing under a new key (possibly a duplicate batch)", "key", old, "new", b.key, "error", gerr)
+			continue
 		}
-		if bytes.Equal(cur, b.data) {
+		if gerr == nil && bytes.Equal(cur, b.data) {
 			return nil
+		}
+		if gerr != nil {
+			continue // gone again (expired meanwhile): the same key is free
 		}
 		if tries >= 16 {
 			return fmt.Errorf("write batch: %d keys in a row already taken (another writer with id %q?)", tries+1, w.cfg.WriterID)

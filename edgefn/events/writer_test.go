@@ -480,3 +480,67 @@ func TestConfigChecks(t *testing.T) {
 		t.Fatalf("writer ids %q %q", w1.WriterID(), w2.WriterID())
 	}
 }
+
+// unreadable loses the answer of every other Put and never lets a batch be
+// read back (an IAM policy without s3:GetObject, say).
+type unreadable struct {
+	listStore
+	puts int
+}
+
+func (u *unreadable) Put(ctx context.Context, key string, data []byte, cond blob.Cond) error {
+	u.puts++
+	if err := u.listStore.Put(ctx, key, data, cond); err != nil {
+		return err
+	}
+	if u.puts%2 == 1 {
+		return errFlaky // written, but the answer is lost
+	}
+	return nil
+}
+
+func (u *unreadable) Get(ctx context.Context, key string) ([]byte, string, error) {
+	return nil, "", errors.New("access denied")
+}
+
+func TestUnreadableKeyMovesOnAndLosesNothing(t *testing.T) {
+	fs := newFileStore(t)
+	u := &unreadable{listStore: fs}
+	clk := &clock{t: base}
+	w, err := NewWriter(Config{Store: u, Project: "shop", Environment: "production", MaxBatchEvents: 5, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	var evs []eventlog.Event
+	for i := 0; i < 20; i++ {
+		e := ev("u", fmt.Sprint("e", i), base)
+		evs = append(evs, e)
+		want["u|"+e.ID] = true
+	}
+	if _, _, err := w.Add(evs); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for w.Stats().Pending > 0 && ctx.Err() == nil {
+		clk.Add(time.Minute) // past every retry time
+		_ = w.FlushDue(ctx)
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Every event is there; batches whose answer was lost are there twice.
+	seen := map[string]int{}
+	for _, e := range stored(t, fs, "shop", "production") {
+		seen[e.Unit+"|"+e.ID]++
+	}
+	for k := range want {
+		if seen[k] == 0 {
+			t.Fatalf("%s lost", k)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Fatalf("%d distinct events stored, want %d", len(seen), len(want))
+	}
+}
