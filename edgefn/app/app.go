@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/api"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
 	"github.com/edgeflag/edgeflag/edgefn/config"
@@ -194,9 +195,22 @@ func (e *Env) build(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	return &parts{log: log, src: src, metrics: reg, events: w, apiCfg: api.Config{
 		Source: src, Auth: &auth.Authenticator{Keys: ks, Tokens: tk, Project: cfg.Project, Environment: cfg.Env},
 		Rates: rates, Metrics: reg, Logger: log, CORSOrigins: cfg.Origins(), Now: e.Now,
-		Track:     &events.Track{Writer: w, Now: e.Now, Logger: log},
-		Exposures: &events.Exposures{Writer: w, Environment: cfg.Env, Window: cfg.ExposureWindow, Logger: log},
+		Track: &events.Track{Writer: w, Now: e.Now, Logger: log},
+		Exposures: &events.Exposures{Writer: w, Environment: cfg.Env, Window: cfg.ExposureWindow, Logger: log,
+			ServerMetadata: serverMetadata(src, e.Now)},
 	}}, nil
+}
+
+// serverMetadata returns a flag's metadata in the served server bundle
+// (the engine hands it out with any result).
+func serverMetadata(src *source.Source, now func() time.Time) func(string) []ir.Meta {
+	return func(flag string) []ir.Meta {
+		s := src.Current()
+		if s == nil || s.Server.Engine == nil {
+			return nil
+		}
+		return s.Server.Engine.Evaluate(flag, nil, now()).Metadata
+	}
 }
 
 // ShutdownFlush bounds the final write of buffered events in serve; the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/api"
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
 	"github.com/edgeflag/edgeflag/publisher/experiment"
@@ -41,6 +42,10 @@ type Exposures struct {
 	Window      time.Duration
 	Capacity    int
 	Logger      *slog.Logger
+	// ServerMetadata, when set, returns a flag's metadata in the served
+	// server bundle. Client bundles carry no metadata, so evaluations for
+	// client tokens learn the flag's experiment from it.
+	ServerMetadata func(flag string) []ir.Meta
 
 	mu       sync.Mutex
 	dedup    *dedup
@@ -73,7 +78,11 @@ func (x *Exposures) lookup(e *api.Exposure) *runningExperiment {
 		return r
 	}
 	var r *runningExperiment
-	if d, ok, err := experiment.FromMeta(e.Flag, x.Environment, e.Metadata); ok {
+	meta := e.Metadata
+	if _, has, _ := experiment.FromMeta(e.Flag, x.Environment, meta); !has && x.ServerMetadata != nil {
+		meta = x.ServerMetadata(e.Flag)
+	}
+	if d, ok, err := experiment.FromMeta(e.Flag, x.Environment, meta); ok {
 		if err != nil {
 			if x.Logger != nil {
 				x.Logger.Warn("flag carries unreadable experiment metadata; no exposures recorded", "flag", e.Flag, "error", err.Error())

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/api"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
 	"github.com/edgeflag/edgeflag/edgefn/events"
@@ -52,7 +53,9 @@ func newSite(t *testing.T, cfg events.Config) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := &events.Exposures{Writer: w, Environment: fixture.Environment}
+	x := &events.Exposures{Writer: w, Environment: fixture.Environment, ServerMetadata: func(flag string) []ir.Meta {
+		return env.Source.Current().Server.Engine.Evaluate(flag, nil, env.Now()).Metadata
+	}}
 	h := env.Handler(func(c *api.Config) {
 		c.Track = &events.Track{Writer: w, Now: env.Now}
 		c.Exposures = x
@@ -284,6 +287,12 @@ func TestServerSideExposures(t *testing.T) {
 		eval(u) // again: recorded once within the window
 	}
 	eval("quiet", api.HeaderExposures, "off")
+	// A browser evaluating with a client token: the client bundle has no
+	// metadata, the server bundle names the experiment.
+	tok := s.env.Mint(auth.TokenRequest{Subject: "browser", Scopes: []string{"evaluate"}})
+	if a := s.do("POST", "/ofrep/v1/evaluate/flags/button-color", `{"context":{}}`, bearer(tok)...); a.status != 200 {
+		t.Fatalf("token evaluate: %d %s", a.status, a.body)
+	}
 	// The bulk route and /v1/evaluate record too; other flags only count.
 	if a := s.do("POST", "/ofrep/v1/evaluate/flags", `{"context":{"targetingKey":"bulk"}}`, key...); a.status != 200 {
 		t.Fatal(a.status, a.body)
@@ -308,7 +317,7 @@ func TestServerSideExposures(t *testing.T) {
 			t.Fatalf("%s: recorded %s, served %s", e.Unit, e.Variant, v)
 		}
 	}
-	if len(got) != 22 || !units["bulk"] || !units["batch"] || units["quiet"] || units["late"] {
+	if len(got) != 23 || !units["bulk"] || !units["batch"] || !units["browser"] || units["quiet"] || units["late"] {
 		t.Fatalf("%d exposures: %v", len(got), units)
 	}
 	// Every evaluation is counted for the analytics, quiet and late ones too.
