@@ -140,7 +140,7 @@ func TestTrackWithClientToken(t *testing.T) {
 		t.Fatalf("%+v", ans)
 	}
 	want := map[int]string{3: "name: required", 4: "more than 168h0m0s before now", 5: "after now", 6: `"click" is not exposure`, 7: "not an RFC 3339 time",
-		8: `unknown field "colour"`, 9: "not a flag or variant name", 10: "control characters", 11: "must be a string, number or boolean",
+		8: `unknown field "colour"`, 9: "is not URL-safe", 10: "control characters", 11: "must be a string, number or boolean",
 		12: "value: must be a number", 13: "must be a JSON object"}
 	for _, r := range ans.Rejected {
 		if !strings.Contains(r.Error, want[r.Index]) || want[r.Index] == "" {

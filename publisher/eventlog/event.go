@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgeflag/edgeflag/internal/jsontext"
+	"github.com/edgeflag/edgeflag/publisher/names"
 )
 
 // Event types.
@@ -249,18 +250,11 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
-// checkName accepts the names of flags and variants: 1..MaxKeyLen bytes of
-// letters, digits, '.', '_', '~' and '-' (RFC 3986 unreserved), as the
-// config requires of them.
+// checkName accepts the names of flags and variants by the one naming
+// rule the config and the stores follow (publisher/names).
 func checkName(field, s string) error {
-	if len(s) > MaxKeyLen {
-		return fmt.Errorf("%s: longer than %d bytes", field, MaxKeyLen)
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
-			return fmt.Errorf("%s: %q is not a flag or variant name (letters, digits, '.', '_', '~', '-')", field, clip(s))
-		}
+	if err := names.Check(s); err != nil {
+		return fmt.Errorf("%s: %q %v", field, clip(s), err)
 	}
 	return nil
 }

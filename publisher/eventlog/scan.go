@@ -203,18 +203,11 @@ func (s *Scan) Summaries(ctx context.Context, fn func(key string, sm *Summary) e
 }
 
 // CheckEnv validates the project and environment names of a batch
-// folder: the names the config allows, never ".", ".." or hidden.
+// folder by the one naming rule (publisher/names): never ".", ".." or
+// hidden.
 func CheckEnv(project, env string) error {
-	for _, n := range [2][2]string{{"project", project}, {"environment", env}} {
-		if n[1] == "" {
-			return fmt.Errorf("%s: empty", n[0])
-		}
-		if err := checkName(n[0], n[1]); err != nil {
-			return err
-		}
-		if n[1][0] == '.' || n[1][0] == '~' {
-			return fmt.Errorf("%s %q: must not start with %q", n[0], n[1], n[1][0])
-		}
+	if err := checkName("project", project); err != nil {
+		return err
 	}
-	return nil
+	return checkName("environment", env)
 }
