@@ -16,16 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/bundle/envelope"
-	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/internal/lambdart"
-	"github.com/edgeflag/edgeflag/edgefn/internal/testbundle"
 	"github.com/edgeflag/edgeflag/publisher/cli"
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
 	"github.com/edgeflag/edgeflag/publisher/experiment"
-	"github.com/edgeflag/edgeflag/publisher/keys"
-	"github.com/edgeflag/edgeflag/publisher/seal"
-	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/store/filestore"
 )
 
@@ -64,53 +58,32 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// The experiment the end-to-end tests run on examples/shop's
-// checkout-button-color (production: control 50, green 25, orange 25).
-func checkoutColor(now time.Time) experiment.Definition {
-	return experiment.Definition{Key: "checkout-color", Flag: "checkout-button-color", Environment: "production", Control: "control",
-		Treatments: []string{"green", "orange"}, Conversions: []string{"purchase"}, Start: now.Add(-time.Hour), End: now.Add(24 * time.Hour),
-		MinimumSample: 50}
-}
-
-// publishWithExperiment publishes examples/shop's production bundles as
-// the next version, with d on its flag in the server bundle, as the
-// compiler does for a config declaring d.
-func publishWithExperiment(t *testing.T, dir string, d experiment.Definition) {
+// publishExperiment publishes examples/shop again (the next version),
+// with its experiment checkout-color running from an hour ago to a day
+// from now, through the real CLI.
+func publishExperiment(t *testing.T, dir string, now time.Time) {
 	t.Helper()
-	srv, cli := testbundle.CompileDir(t, "../../examples/shop", "production")
-	for i := range srv.Flags {
-		if srv.Flags[i].Key == d.Flag {
-			d.AttachTo(&srv.Flags[i])
-		}
+	cfg := filepath.Join(dir, "config")
+	if err := os.CopyFS(cfg, os.DirFS("../../examples/shop")); err != nil {
+		t.Fatal(err)
 	}
-	k, err := keys.LoadPrivate(filepath.Join(dir, "signing.key"))
+	path := filepath.Join(cfg, "experiments.yaml")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := keys.Signer(k)
-	if err != nil {
+	text := strings.NewReplacer("start: 2026-12-01T00:00:00Z", "start: "+now.Add(-time.Hour).Format(time.RFC3339),
+		"end: 2027-01-01T00:00:00Z", "end: "+now.Add(24*time.Hour).Format(time.RFC3339), "minimumSample: 1000", "minimumSample: 50").Replace(string(data))
+	if text == string(data) {
+		t.Fatal("examples/shop/experiments.yaml changed: update the test")
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := filestore.New(filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := store.NewPublisher(fs)
-	h, err := p.Head(context.Background(), "shop", "production")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	bundles := map[string][]byte{}
-	for aud, b := range map[string]*ir.Bundle{"server": srv, "client": cli} {
-		data, err := seal.SealBundle(b, envelope.Claims{Version: h.Next, IssuedAt: now, ExpiresAt: now.Add(720 * time.Hour)}, signer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bundles[aud] = data
-	}
-	if _, err := p.Publish(context.Background(), h, store.Request{Action: store.ActionPublish, Bundles: bundles, Actor: "test"}); err != nil {
-		t.Fatal(err)
+	var out, errOut strings.Builder
+	if code := cli.Main(context.Background(), []string{"publish", cfg, "--env", "production", "--key", filepath.Join(dir, "signing.key"),
+		"--store", "file://" + filepath.Join(dir, "store"), "--reason", "experiment", "--actor", "test"}, nil, &out, &errOut, func(string) string { return "" }); code != 0 {
+		t.Fatalf("publish: exit %d: %s", code, errOut.String())
 	}
 }
 
@@ -252,8 +225,7 @@ func TestLambdaWritesEventsAfterResponsesAndOnShutdown(t *testing.T) {
 func TestExperimentEndToEnd(t *testing.T) {
 	dir, args := devSetup(t)
 	now := time.Now().UTC()
-	def := checkoutColor(now)
-	publishWithExperiment(t, dir, def)
+	publishExperiment(t, dir, now)
 	// events-max-age 1h: nothing is written before the SIGTERM.
 	cmd := exec.Command(edgefnBinary(t), append(args, "--events-max-age", "1h")...)
 	var out, errOut syncBuffer

@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/bundle/envelope"
-	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
 	"github.com/edgeflag/edgeflag/publisher/experiment"
-	"github.com/edgeflag/edgeflag/publisher/seal"
 	"github.com/edgeflag/edgeflag/publisher/store"
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 )
@@ -23,48 +20,6 @@ import (
 var checkoutColor = experiment.Definition{Key: "checkout-color", Flag: "checkout-button-color", Environment: "production",
 	Control: "control", Treatments: []string{"green", "orange"}, Conversions: []string{"purchase"},
 	Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 4, 29, 0, 0, 0, 0, time.UTC), MinimumSample: 100}
-
-// publishExperiment publishes examples/shop's production server bundle as
-// the next version with d in its flag's metadata, as the compiler does
-// for a config that declares d.
-func publishExperiment(t *testing.T, storeURL, keyPath string, d experiment.Definition) {
-	t.Helper()
-	ctx := context.Background()
-	e, _, se := newEnv("")
-	doc, err := e.loadDoc("../../examples/shop", fixedNow, false)
-	if err != nil {
-		t.Fatal(err, se)
-	}
-	b, err := e.compileEnv(doc, d.Environment, ir.AudienceServer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range b.Flags {
-		if b.Flags[i].Key == d.Flag {
-			d.AttachTo(&b.Flags[i])
-		}
-	}
-	signer, err := loadSigner(ctx, keyPath, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bl, err := store.Open(ctx, storeURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := store.NewPublisher(bl)
-	h, err := p.Head(ctx, "shop", d.Environment)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := seal.SealBundle(b, envelope.Claims{Version: h.Next, IssuedAt: fixedNow, ExpiresAt: fixedNow.Add(720 * time.Hour)}, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Publish(ctx, h, store.Request{Action: store.ActionPublish, Bundles: map[string][]byte{"server": data}, Actor: "test"}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // writeBatch stores events as one batch, as edgefn's writer would.
 func writeBatch(t *testing.T, bl blob.Blob, kind eventlog.Kind, hour time.Time, writer string, seq uint64, lines [][]byte) {
@@ -92,18 +47,24 @@ func wilsonByRoots(x, n int) (float64, float64) {
 
 func TestResultsAndAnalytics(t *testing.T) {
 	dir := copyExamples(t)
+	// The example's experiment, moved to April (the tests' clock is May 1).
+	edit(t, filepath.Join(dir, "experiments.yaml"), "start: 2026-12-01T00:00:00Z", "start: 2026-04-01T00:00:00Z")
+	edit(t, filepath.Join(dir, "experiments.yaml"), "end: 2027-01-01T00:00:00Z", "end: 2026-04-29T00:00:00Z")
+	edit(t, filepath.Join(dir, "experiments.yaml"), "minimumSample: 1000", "minimumSample: 100")
 	key := keygen(t)
 	storeDir := t.TempDir()
 	storeURL := "file://" + storeDir
 	mustCode(t, run(t, "publish", dir, "--env", "production", "--key", key, "--store", storeURL, "--reason", "r"), 0)
-	// Version 1 has no experiment.
-	o := run(t, "results", "checkout-color", "--store", storeURL, "--project", "shop", "--env", "production")
+	o := run(t, "results", "no-such-test", "--store", storeURL, "--project", "shop", "--env", "production")
 	mustCode(t, o, 1)
-	if !strings.Contains(o.stderr, `no experiment "checkout-color"`) {
+	if !strings.Contains(o.stderr, `no experiment "no-such-test"`) {
 		t.Fatal(o.stderr)
 	}
-	publishExperiment(t, storeURL, key, checkoutColor)
-	mustCode(t, run(t, "publish", dir, "--env", "production", "--key", key, "--store", storeURL, "--reason", "r"), 0) // v3: removed again
+	// Version 2 no longer declares it: results finds it in version 1.
+	if err := os.Remove(filepath.Join(dir, "experiments.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, run(t, "publish", dir, "--env", "production", "--key", key, "--store", storeURL, "--reason", "r"), 0)
 
 	bl, err := store.Open(context.Background(), storeURL)
 	if err != nil {
@@ -152,7 +113,7 @@ func TestResultsAndAnalytics(t *testing.T) {
 	if err := json.Unmarshal([]byte(o.stdout), &r); err != nil {
 		t.Fatal(err, o.stdout)
 	}
-	if !strings.Contains(o.stderr, "experiment read from version 2, NOT verified") || !strings.Contains(o.stderr, "skipped shop/production/events/") {
+	if !strings.Contains(o.stderr, "experiment read from version 1, NOT verified") || !strings.Contains(o.stderr, "skipped shop/production/events/") {
 		t.Fatalf("stderr %s", o.stderr)
 	}
 	for i, pl := range plans {
