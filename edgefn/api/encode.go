@@ -6,13 +6,12 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/internal/jsontext"
 )
 
 // The evaluation answers are written by hand: they are the hot path, and
 // their shape is fixed.
 
-var appendString = jsontext.AppendString
+var appendString = ir.AppendJSONString
 
 // appendValue appends a decoded JSON value.
 func appendValue(b []byte, v any) []byte {

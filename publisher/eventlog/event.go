@@ -23,7 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/edgeflag/edgeflag/internal/jsontext"
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/names"
 )
 
@@ -332,7 +332,13 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	return append(buf, '}')
 }
 
-var (
-	appendString = jsontext.AppendString
-	appendNumber = jsontext.AppendFloat
-)
+// appendString and appendNumber are the one JSON writer's (bundle/ir).
+var appendString = ir.AppendJSONString
+
+func appendNumber(buf []byte, f float64) []byte {
+	out, ok := ir.AppendJSONNumber(buf, f)
+	if !ok {
+		return append(buf, '0') // Validate refuses non-finite numbers first
+	}
+	return out
+}
