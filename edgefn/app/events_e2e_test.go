@@ -39,7 +39,6 @@ func edgefnBinary(t *testing.T) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(binDir, "bootstrap"), "../cmd/edgefn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("build edgefn: %v\n%s", err, out)
 		}
