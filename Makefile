@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check results-check package deploy lint bench fuzz clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm unit wasm-check wasm-test integration infra-check
+test: lint wasm unit wasm-check wasm-test integration infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -89,6 +89,16 @@ infra-check:
 	node infra/validate.mjs
 	$(GO) test -count=1 ./infra/...
 
+# `edgeflag results` against real tools: its --html page in headless Chromium
+# (Debian chromium + playwright-core), and the Athena SQL of docs/experiments.md
+# run by DuckDB (@duckdb/node-api) over the same stored events. npm packages from
+# publisher/experiment/e2e/package-lock.json, installed on first use.
+# Screenshots: .dev/e2e/ (the test prints their paths).
+REPORT_E2E := publisher/experiment/e2e
+results-check:
+	@test -d $(REPORT_E2E)/node_modules/@duckdb/node-api -a -d $(REPORT_E2E)/node_modules/playwright-core || npm ci --prefix $(REPORT_E2E) --no-audit --no-fund
+	node --test $(REPORT_E2E)/report.test.mjs $(REPORT_E2E)/athena.test.mjs
+
 # Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
 # dist/edgefn.zip, and the viewer package built by the edge issue's `make edge`; sizes are
 # reported against Lambda's limits. Not part of `test`.
@@ -116,7 +126,7 @@ lint:
 # Benchmarks: every number docs/performance.md quotes, 5 runs on one core,
 # one package at a time (-p 1) so packages do not compete for the 2 cores.
 # Compare with the peers and take medians as docs/performance.md shows.
-BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./edgefn/client
+BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events ./edgefn/client
 BENCH_OUT ?= bench-results.txt
 bench:
 	set -o pipefail; $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=5 -cpu=1 -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
@@ -139,6 +149,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime 30s ./edgefn/auth
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePointer$$' -fuzztime 30s ./edgefn/client
 	$(GO) test -run '^$$' -fuzz '^FuzzReadCopy$$' -fuzztime 30s ./edgefn/internal/lkg
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLine$$' -fuzztime 30s ./publisher/eventlog
+	$(GO) test -run '^$$' -fuzz '^FuzzParseTrack$$' -fuzztime 30s ./edgefn/events
 
 clean:
 	rm -rf bin dist $(DEV) bench-results.txt

@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
 	"github.com/edgeflag/edgeflag/edgefn/metrics"
 	"github.com/edgeflag/edgeflag/edgefn/source"
@@ -51,7 +52,18 @@ type Exposure struct {
 	// Principal is the caller (auth.Principal.ID()).
 	Principal string
 	Time      time.Time
+	// Metadata is the flag's metadata in the bundle evaluated (shared,
+	// read only): it names the flag's experiment, if any.
+	Metadata []ir.Meta
+	// Untracked: the caller asked that this evaluation not be recorded as
+	// an exposure (header X-Edgeflag-Exposures: off); it is still counted
+	// in the evaluation analytics.
+	Untracked bool
 }
+
+// HeaderExposures is the request header that turns off the exposures an
+// evaluation would record ("off").
+const HeaderExposures = "X-Edgeflag-Exposures"
 
 // ExposureSink receives the exposures of OFREP and /v1/evaluate
 // evaluations. It is called on the request path and must not block:
@@ -398,7 +410,7 @@ func (h *Handler) preflight(w http.ResponseWriter, rt *route) {
 	hd := w.Header()
 	if hd.Get("Access-Control-Allow-Origin") != "" {
 		hd.Set("Access-Control-Allow-Methods", strings.Join(append(slices.Clone(rt.methods), http.MethodOptions), ", "))
-		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match, X-API-Key, X-Request-Id")
+		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match, X-API-Key, X-Request-Id, "+HeaderExposures)
 		hd.Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeflag/edgeflag/edgefn/api"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
+	"github.com/edgeflag/edgeflag/edgefn/events"
 	"github.com/edgeflag/edgeflag/edgefn/internal/fixture"
 )
 
@@ -102,7 +104,14 @@ func matches(doc, got any) bool {
 // body.
 func TestDocExamples(t *testing.T) {
 	env := fixture.NewDir(t, "../../examples/shop")
-	s := serverFor(t, env, nil)
+	w, err := events.NewWriter(events.Config{Store: env.Store, Project: fixture.Project, Environment: fixture.Environment, Now: env.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serverFor(t, env, func(c *api.Config) {
+		c.Track = &events.Track{Writer: w, Now: env.Now}
+		c.Exposures = &events.Exposures{Writer: w, Environment: fixture.Environment}
+	})
 	vars := map[string]string{
 		"API_KEY": fixture.Backend,
 		"TOKEN": env.Mint(auth.TokenRequest{Subject: "user-123", Attributes: map[string]any{"plan": "pro", "country": "US"},

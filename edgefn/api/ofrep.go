@@ -167,13 +167,14 @@ func (h *Handler) expose(r *http.Request, c *call, route string, ctx eval.Contex
 		return
 	}
 	unit := targetingKey(ctx)
+	untracked := strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderExposures)), "off")
 	batch := make([]Exposure, 0, len(rs))
 	for i := range rs {
 		if rs[i].Reason == eval.ReasonError {
 			continue
 		}
 		batch = append(batch, Exposure{Flag: rs[i].Key, Variant: rs[i].Variant, Reason: string(rs[i].Reason), Unit: unit,
-			Version: version, Route: route, Principal: c.principal.ID(), Time: c.now})
+			Version: version, Route: route, Principal: c.principal.ID(), Time: c.now, Metadata: rs[i].Metadata, Untracked: untracked})
 	}
 	h.cfg.Exposures.Exposures(r.Context(), batch)
 }

@@ -21,10 +21,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/edgefn/api"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
 	"github.com/edgeflag/edgeflag/edgefn/config"
+	"github.com/edgeflag/edgeflag/edgefn/events"
 	"github.com/edgeflag/edgeflag/edgefn/lambda"
+	"github.com/edgeflag/edgeflag/edgefn/lambdaext"
 	"github.com/edgeflag/edgeflag/edgefn/metrics"
 	"github.com/edgeflag/edgeflag/edgefn/secrets"
 	"github.com/edgeflag/edgeflag/edgefn/source"
@@ -131,6 +134,7 @@ type parts struct {
 	log     *slog.Logger
 	src     *source.Source
 	metrics *metrics.Registry
+	events  *events.Writer
 	apiCfg  api.Config
 }
 
@@ -184,10 +188,51 @@ func (e *Env) build(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 		return nil, err
 	}
 	reg := metrics.New(api.Routes)
-	return &parts{log: log, src: src, metrics: reg, apiCfg: api.Config{
+	w, err := events.NewWriter(events.Config{Store: b, Project: cfg.Project, Environment: cfg.Env, MaxAge: cfg.EventsMaxAge, Now: e.Now, Logger: log})
+	if err != nil {
+		return nil, invalid(err)
+	}
+	return &parts{log: log, src: src, metrics: reg, events: w, apiCfg: api.Config{
 		Source: src, Auth: &auth.Authenticator{Keys: ks, Tokens: tk, Project: cfg.Project, Environment: cfg.Env},
 		Rates: rates, Metrics: reg, Logger: log, CORSOrigins: cfg.Origins(), Now: e.Now,
+		Track: &events.Track{Writer: w, Now: e.Now, Logger: log},
+		Exposures: &events.Exposures{Writer: w, Environment: cfg.Env, Window: cfg.ExposureWindow, Logger: log,
+			ServerMetadata: serverMetadata(src, e.Now)},
 	}}, nil
+}
+
+// serverMetadata returns a flag's metadata in the served server bundle
+// (the engine hands it out with any result).
+func serverMetadata(src *source.Source, now func() time.Time) func(string) []ir.Meta {
+	return func(flag string) []ir.Meta {
+		s := src.Current()
+		if s == nil || s.Server.Engine == nil {
+			return nil
+		}
+		return s.Server.Engine.Evaluate(flag, nil, now()).Metadata
+	}
+}
+
+// ShutdownFlush bounds the final write of buffered events in serve; the
+// Lambda gets ShutdownFlushLambda (it has 500 ms from SIGTERM to exit).
+const (
+	ShutdownFlush       = 10 * time.Second
+	ShutdownFlushLambda = 400 * time.Millisecond
+)
+
+// flushEvents writes every buffered event and summary before the process
+// exits; what cannot be written is logged as lost.
+func flushEvents(log *slog.Logger, w *events.Writer, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	err := w.Close(ctx)
+	st := w.Stats()
+	if err != nil {
+		log.Error("events NOT written before exit: they are lost", "buffered", st.Buffered, "error", err.Error())
+		return fmt.Errorf("flush events: %w", err)
+	}
+	log.Info("events written", "accepted", st.Accepted, "written", st.Written, "batches", st.Batches)
+	return nil
 }
 
 func (e *Env) serve(ctx context.Context, args []string) error {
@@ -222,6 +267,7 @@ func (e *Env) serve(ctx context.Context, args []string) error {
 	refreshCtx, stopRefresh := context.WithCancel(ctx)
 	defer stopRefresh()
 	go p.src.Run(refreshCtx, cfg.RefreshInterval)
+	p.events.Run()
 
 	snap := p.src.Current()
 	fmt.Fprintf(e.Stdout, "edgefn: serving %s/%s version %d on %s\n", cfg.Project, cfg.Env, snap.Version, url)
@@ -234,15 +280,20 @@ func (e *Env) serve(ctx context.Context, args []string) error {
 	}
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), flushEvents(log, p.events, ShutdownFlush))
 	case <-ctx.Done():
 	}
 	close(shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var serr error
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return fmt.Errorf("shut down: %w", err)
+		serr = fmt.Errorf("shut down: %w", err)
+	}
+	// In-flight requests are done: what they accepted is in the buffer.
+	if err := errors.Join(serr, flushEvents(log, p.events, ShutdownFlush)); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	fmt.Fprintln(e.Stdout, "edgefn: stopped")
@@ -289,9 +340,40 @@ func (e *Env) lambda(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	done := e.lambdaEvents(ctx, log, p.events)
 	fn := lambda.New(lambda.Config{Handler: h, Source: p.src, RefreshInterval: cfg.RefreshInterval, Metrics: p.metrics,
-		EMF: e.Stdout, Project: cfg.Project, Environment: cfg.Env, Now: e.Now})
+		EMF: e.Stdout, Project: cfg.Project, Environment: cfg.Env, Now: e.Now, Done: done})
 	log.Info("lambda ready", "project", cfg.Project, "environment", cfg.Env, "version", p.src.Current().Version)
-	lambda.Start(ctx, fn)
-	return nil
+	go lambda.Start(ctx, fn) // returns only by exiting the process
+	<-ctx.Done()             // SIGTERM: Lambda is shutting the environment down
+	return flushEvents(log, p.events, ShutdownFlushLambda)
+}
+
+// lambdaEvents arranges for buffered events to be written in a Lambda,
+// where nothing runs between invocations: an internal extension
+// registered for INVOKE writes what is due (MaxAge passed, a batch full)
+// after each invocation's response is out, and its registration makes
+// Lambda send SIGTERM before it removes the environment, when the rest is
+// written. Without the extension (registration refused), what is due is
+// written at the end of each invocation instead. It returns the
+// invocation's completion hook (lambda.Config.Done).
+func (e *Env) lambdaEvents(ctx context.Context, log *slog.Logger, w *events.Writer) func(context.Context) {
+	flushDue := func(ictx context.Context) {
+		if err := w.FlushDue(ictx); err != nil {
+			log.Warn("events not written yet; kept for the next attempt", "error", err.Error())
+		}
+	}
+	ext, err := lambdaext.Register(ctx, e.Getenv("AWS_LAMBDA_RUNTIME_API"), "edgefn-events", lambdaext.Invoke)
+	if err != nil {
+		log.Warn("no internal extension: events are written at the end of invocations, and not on shutdown", "error", err.Error())
+		return flushDue
+	}
+	var iv lambdaext.Invocations
+	go func() {
+		err := ext.AfterInvoke(ctx, &iv, func(ictx context.Context, _ lambdaext.Event) { flushDue(ictx) })
+		if ctx.Err() == nil {
+			log.Error("events extension stopped", "error", err.Error())
+		}
+	}()
+	return func(ictx context.Context) { iv.Finished(lambda.InvocationID(ictx)) }
 }

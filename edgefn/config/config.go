@@ -48,6 +48,12 @@ type Config struct {
 	// ReadyFile, when set, is written with the listen URL once `serve`
 	// accepts connections.
 	ReadyFile string
+	// EventsMaxAge is how long tracked events wait in memory before their
+	// batch is written (and the analytics summary interval).
+	EventsMaxAge time.Duration
+	// ExposureWindow: an evaluation records a unit's exposure to a variant
+	// of a running experiment once within this window.
+	ExposureWindow time.Duration
 }
 
 // Defaults.
@@ -56,6 +62,8 @@ const (
 	DefaultRefreshInterval = 15 * time.Second
 	DefaultRefreshTimeout  = 5 * time.Second
 	DefaultLambdaCacheDir  = "/tmp/edgefn"
+	DefaultEventsMaxAge    = 30 * time.Second
+	DefaultExposureWindow  = 24 * time.Hour
 )
 
 // ErrHelp is returned when the usage was asked for.
@@ -84,6 +92,8 @@ func (c *Config) settings() []setting {
 		{name: "cors-origins", usage: "comma-separated allowed browser `origins` (* = any)", str: &c.CORSOrigins},
 		{name: "log-level", usage: "`level`: debug, info, warn, error", str: &c.LogLevel},
 		{name: "ready-file", usage: "`FILE` to write the listen URL to once serving", str: &c.ReadyFile, serveOnly: true},
+		{name: "events-max-age", usage: "longest wait of a tracked event before its batch is written (`DURATION`)", dur: &c.EventsMaxAge},
+		{name: "exposure-window", usage: "record a unit's exposure to a variant once within this `DURATION`", dur: &c.ExposureWindow},
 	}
 }
 
@@ -103,7 +113,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 }
 
 func parse(args []string, getenv func(string) string, usage io.Writer, lambda bool) (Config, error) {
-	c := Config{Addr: DefaultAddr, RefreshInterval: DefaultRefreshInterval, RefreshTimeout: DefaultRefreshTimeout, CORSOrigins: "*", LogLevel: "info"}
+	c := Config{Addr: DefaultAddr, RefreshInterval: DefaultRefreshInterval, RefreshTimeout: DefaultRefreshTimeout, CORSOrigins: "*", LogLevel: "info",
+		EventsMaxAge: DefaultEventsMaxAge, ExposureWindow: DefaultExposureWindow}
 	if lambda {
 		c.CacheDir = DefaultLambdaCacheDir
 	}
@@ -167,6 +178,12 @@ func (c *Config) check(lambda bool) error {
 	}
 	if c.RefreshTimeout <= 0 || c.RefreshTimeout > c.RefreshInterval*10 {
 		return errors.New("refresh-timeout must be positive and at most 10 refresh intervals")
+	}
+	if c.EventsMaxAge < 100*time.Millisecond || c.EventsMaxAge > time.Hour {
+		return errors.New("events-max-age must be between 100ms and 1h")
+	}
+	if c.ExposureWindow < time.Second {
+		return errors.New("exposure-window must be at least 1s")
 	}
 	if !lambda {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {

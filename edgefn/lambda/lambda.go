@@ -46,6 +46,10 @@ type Config struct {
 	EMFInterval          time.Duration
 	Project, Environment string
 	Now                  func() time.Time
+	// Done, when set, is called as each invocation's handler returns,
+	// with the invocation's context (the events writer uses it: see
+	// app).
+	Done func(ctx context.Context)
 }
 
 // Function is the Lambda handler.
@@ -75,6 +79,9 @@ func New(cfg Config) *Function {
 func (f *Function) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.cfg.Done != nil {
+		defer f.cfg.Done(ctx)
+	}
 	f.cfg.Source.MaybeRefresh(ctx, f.cfg.RefreshInterval)
 	if ev.IsBase64Encoded {
 		if _, err := base64.StdEncoding.DecodeString(ev.Body); err != nil {
@@ -112,6 +119,15 @@ func jsonAnswer(ctx context.Context, status int, code, msg string) events.APIGat
 // Invoke (for api.Config.RequestID).
 func RequestID(r *http.Request) string {
 	if lc, ok := lambdacontext.FromContext(r.Context()); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// InvocationID returns the Lambda request id of an invocation's context
+// ("" outside an invocation).
+func InvocationID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		return lc.AwsRequestID
 	}
 	return ""

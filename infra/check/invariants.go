@@ -3,6 +3,7 @@ package check
 import (
 	"errors"
 	"fmt"
+	"github.com/edgeflag/edgeflag/publisher/eventlog"
 	"regexp"
 	"slices"
 	"sort"
@@ -598,9 +599,16 @@ func Alarms(t *Template) []error {
 	return errs
 }
 
-// EventColumns are the fields of one event line, as the Athena columns
-// (Hive lower-cases names; the JSON SerDe matches them case-insensitively).
-var EventColumns = []string{"id", "type", "name", "flagkey", "variant", "timestamp", "value", "unit", "attributes"}
+// EventColumns are the fields of one event line (eventlog.Members), as the
+// Athena columns (Hive lower-cases names; the JSON SerDe matches them
+// case-insensitively).
+var EventColumns = func() []string {
+	cols := make([]string, len(eventlog.Members))
+	for i, m := range eventlog.Members {
+		cols[i] = strings.ToLower(m)
+	}
+	return cols
+}()
 
 // EventsTable checks the Athena table over the event prefix: JSON lines,
 // the columns of the event schema, partitions dt and hr found by partition

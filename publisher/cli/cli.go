@@ -1,5 +1,6 @@
 // Package cli implements the edgeflag command-line tool (docs/cli.md): keygen,
-// validate, eval, build, publish, diff, rollback, inspect, audit and apikey.
+// validate, eval, build, publish, diff, rollback, inspect, audit, apikey,
+// results and analytics.
 // All command logic lives here so it can be tested in-process; the binary in
 // publisher/cmd/edgeflag only wires os.Args and the standard streams to Main.
 //
@@ -104,6 +105,8 @@ func init() {
 		{"inspect", "verify a bundle and show its claims and flags", "inspect BUNDLE --jwks FILE [--json] [--now RFC3339]", (*Env).inspect},
 		{"audit", "show an environment's publish history and webhook state", "audit --store URL --project P --env ENV [--json] [--config DIR]", (*Env).audit},
 		{"apikey", "create an API key for edgefn", "apikey --name NAME --scopes SCOPE,... [--projects P,...]", (*Env).apikey},
+		{"results", "an experiment's results from the stored events", "results EXPERIMENT --store URL --project P --env ENV [--json] [--html OUT] [--jwks FILE] [--now RFC3339]", (*Env).results},
+		{"analytics", "hourly evaluation counts per flag, variant and reason", "analytics --store URL --project P --env ENV [--flag KEY] [--since T] [--json] [--now RFC3339]", (*Env).analytics},
 	}
 }
 

@@ -49,6 +49,7 @@ func Build(doc *config.Document, env string, aud ir.Audience) (*ir.Bundle, Diagn
 		checkFlag(f, env, &ds)
 	}
 	a.cycles(env, map[string]bool{}, &ds)
+	lintExperiments(doc, env, &ds)
 
 	// Choose the bundle's flags and segments.
 	flags := live
@@ -68,8 +69,12 @@ func Build(doc *config.Document, env string, aud ir.Audience) (*ir.Bundle, Diagn
 		b.Bundle.Segments = append(b.Bundle.Segments, buildSegment(doc, env, aud, s, xenv, b, &ds))
 		fit.segment(b.Bundle, i, s)
 	}
+	exps := experimentsOf(doc, env)
 	for i, f := range flags {
 		b.Bundle.Flags = append(b.Bundle.Flags, buildFlag(f, env, aud, xenv, b, &ds))
+		if d, ok := exps[f.Key]; ok && aud == ir.AudienceServer {
+			d.AttachTo(&b.Bundle.Flags[i]) // before fit: its size counts
+		}
 		fit.flag(b.Bundle, i, f)
 	}
 	ds.Sort()

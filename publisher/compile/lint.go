@@ -54,6 +54,7 @@ func Lint(doc *config.Document, opts LintOptions) Diagnostics {
 			ds.Add(pos, path, "environment %q is not declared in `environments:`%s", name, config.DidYouMean(name, envNames))
 		}
 	}
+	lintExperiments(doc, "", &ds)
 	for _, w := range doc.Webhooks {
 		key(w.Name, w.Pos, "webhooks."+w.Name, "webhook name")
 		for _, e := range w.Environments {

@@ -39,7 +39,38 @@ type Document struct {
 	Flags []*Flag
 	// Webhooks sorted by name.
 	Webhooks []*Webhook
+	// Experiments sorted by key.
+	Experiments []*Experiment
 }
+
+// Experiment is one entry of `experiments:`: a comparison of a flag's
+// variants in one environment (docs/experiments.md).
+type Experiment struct {
+	Key string
+	Pos Pos
+	// Flag is the flag whose variants are compared.
+	Flag Ref
+	// Environment is where the experiment runs.
+	Environment Ref
+	// Control is the baseline variant; Treatments the compared ones.
+	Control    Ref
+	Treatments []Ref
+	// TreatmentsPos is where `treatments:` was written.
+	TreatmentsPos Pos
+	// Conversions are the event names that count as a conversion.
+	Conversions    []Ref
+	ConversionsPos Pos
+	// Start and End bound the experiment: [Start, End).
+	Start, End       time.Time
+	StartPos, EndPos Pos
+	// MinimumSample is the number of exposed units per variant before
+	// results are final (DefaultMinimumSample unless given).
+	MinimumSample    int
+	MinimumSamplePos Pos
+}
+
+// DefaultMinimumSample is an experiment's minimumSample when not given.
+const DefaultMinimumSample = 100
 
 // Environment is one declared environment.
 type Environment struct {

@@ -114,7 +114,7 @@ func ParseWithLimits(files []File, lim Limits) (*Document, Diagnostics) {
 // parseFiles merges files, sorted by name, whose raw bytes b already holds.
 func parseFiles(files []File, b *budget) (*Document, Diagnostics) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	m := &merger{doc: &Document{}, flags: map[string]*Flag{}, segs: map[string]*Segment{}, hooks: map[string]*Webhook{}, budget: b}
+	m := &merger{doc: &Document{}, flags: map[string]*Flag{}, segs: map[string]*Segment{}, hooks: map[string]*Webhook{}, exps: map[string]*Experiment{}, budget: b}
 	for _, f := range files {
 		m.doc.Files = append(m.doc.Files, f.Name)
 		if b.spent {

@@ -24,6 +24,7 @@ type merger struct {
 	flags map[string]*Flag
 	segs  map[string]*Segment
 	hooks map[string]*Webhook
+	exps  map[string]*Experiment
 
 	// budget is shared by every file of the directory.
 	budget *budget
@@ -34,6 +35,7 @@ func (m *merger) finish() {
 	sort.Slice(d.Flags, func(i, j int) bool { return d.Flags[i].Key < d.Flags[j].Key })
 	sort.Slice(d.Segments, func(i, j int) bool { return d.Segments[i].Name < d.Segments[j].Name })
 	sort.Slice(d.Webhooks, func(i, j int) bool { return d.Webhooks[i].Name < d.Webhooks[j].Name })
+	sort.Slice(d.Experiments, func(i, j int) bool { return d.Experiments[i].Key < d.Experiments[j].Key })
 	if m.budget.spent {
 		return // files were left unread: what they lack is unknown
 	}
@@ -76,7 +78,7 @@ func (p *parser) file(m *merger) {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return
 	}
-	fields := p.mapping(n, "", []string{"project", "environments", "context", "segments", "flags", "webhooks"})
+	fields := p.mapping(n, "", []string{"project", "environments", "context", "segments", "flags", "webhooks", "experiments"})
 	if fields == nil {
 		return
 	}
@@ -126,6 +128,17 @@ func (p *parser) file(m *merger) {
 			}
 			m.flags[fl.Key] = fl
 			m.doc.Flags = append(m.doc.Flags, fl)
+		}
+	}
+	if f, ok := fields["experiments"]; ok {
+		for _, kv := range p.entries(f.val, "experiments") {
+			x := p.experiment(kv)
+			if prev, dup := m.exps[x.Key]; dup {
+				p.errf(kv.key, "experiments."+x.Key, "experiment %q defined in %s and %s", x.Key, prev.Pos, x.Pos)
+				continue
+			}
+			m.exps[x.Key] = x
+			m.doc.Experiments = append(m.doc.Experiments, x)
 		}
 	}
 	if f, ok := fields["webhooks"]; ok {

@@ -29,7 +29,6 @@ func TestMain(m *testing.M) {
 	}
 	bootstrap = filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testfn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build testfn: %v\n%s", err, out)
 		os.Exit(1)
