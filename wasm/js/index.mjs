@@ -1,0 +1,7 @@
+// edgeflag's JavaScript client (docs/browser.md): the wasm engine and
+// verifier behind openBundle, and createClient for browsers, Node and
+// edge runtimes. ES modules, no dependencies, no build step.
+
+export { openBundle, Bundle } from "./bundle.mjs";
+export { loadModule, DEFAULT_MODULES } from "./engine.mjs";
+export { EdgeflagError } from "./errors.mjs";

@@ -1,0 +1,21 @@
+// Paths of the repository the tests read, and the modules they run on.
+// EDGEFLAG_WASM (a path) runs the suites on another module instead of
+// wasm/dist/edgeflag.wasm (e.g. the TinyGo build); EDGEFLAG_WASM_ES256 likewise for
+// the ES256 build.
+import { fileURLToPath, pathToFileURL } from "node:url";
+import path from "node:path";
+
+export const root = fileURLToPath(new URL("../../../../", import.meta.url));
+export const corpusDir = path.join(root, "bundle", "conformance", "testdata");
+export const distDir = path.join(root, "wasm", "dist");
+
+/** The EdDSA-only module (the default), as a path. */
+export const modulePath = process.env.EDGEFLAG_WASM ? path.resolve(process.env.EDGEFLAG_WASM) : path.join(distDir, "edgeflag.wasm");
+/** The module that also verifies ES256, as a path. */
+export const es256ModulePath = process.env.EDGEFLAG_WASM_ES256
+  ? path.resolve(process.env.EDGEFLAG_WASM_ES256) : path.join(distDir, "edgeflag-es256.wasm");
+/** The test build with ef_test_trap (make js-test builds it), as a path. */
+export const trapModulePath = process.env.EDGEFLAG_WASM_EFTEST
+  ? path.resolve(process.env.EDGEFLAG_WASM_EFTEST) : path.join(distDir, "test", "edgeflag-eftest.wasm");
+
+export const fileURL = (p) => pathToFileURL(p).href;
