@@ -16,6 +16,6 @@ export const es256ModulePath = process.env.EDGEFLAG_WASM_ES256
   ? path.resolve(process.env.EDGEFLAG_WASM_ES256) : path.join(distDir, "edgeflag-es256.wasm");
 /** The test build with ef_test_trap (make js-test builds it), as a path. */
 export const trapModulePath = process.env.EDGEFLAG_WASM_EFTEST
-  ? path.resolve(process.env.EDGEFLAG_WASM_EFTEST) : path.join(distDir, "test", "edgeflag-eftest.wasm");
+  ? path.resolve(process.env.EDGEFLAG_WASM_EFTEST) : path.join(root, "wasm", "js", "test", ".build", "edgeflag-eftest.wasm");
 
 export const fileURL = (p) => pathToFileURL(p).href;
