@@ -9,7 +9,8 @@ import { EdgeflagError } from "./errors.mjs";
 /**
  * fetchValues fetches GET /v1/bootstrap?mode=values with a client token
  * (minted for this user with POST /v1/tokens) and resolves to
- * {values, valuesEtag, version}. It does not verify: the browser does.
+ * {values, valuesEtag}, ready for bootstrapScript. It does not verify: the
+ * browser does.
  */
 export async function fetchValues({ bootstrapUrl, token, fetch: fetchFn = globalThis.fetch, signal } = {}) {
   if (!bootstrapUrl || !token) throw new EdgeflagError("ErrArgument", "fetchValues: bootstrapUrl and token are required");
@@ -27,7 +28,7 @@ export async function fetchValues({ bootstrapUrl, token, fetch: fetchFn = global
     e.status = res.status;
     throw e;
   }
-  return { values: body, valuesEtag: res.headers.get("etag") ?? undefined, version: Number(res.headers.get("x-edgeflag-version")) || undefined };
+  return { values: body, valuesEtag: res.headers.get("etag") ?? undefined };
 }
 
 // Inside <script> the text must not close the element or open a comment;
