@@ -1,0 +1,65 @@
+// An OpenFeature web provider (@openfeature/web-sdk) over the client:
+// in-process, static context, synchronous evaluation from the verified
+// bundle (or the values in use), PROVIDER_CONFIGURATION_CHANGED when a new
+// bundle is in use, the tracking API mapped to POST /v1/track.
+//
+//   import { OpenFeature } from "@openfeature/web-sdk";
+//   import { EdgeflagWebProvider } from "edgeflag/wasm/js/openfeature/web.mjs";
+//   await OpenFeature.setProviderAndWait(new EdgeflagWebProvider({ bootstrapUrl, token, jwks, project, environment }));
+
+import { clientOf, ProviderEmitter, ProviderEvents, resolve, trackOptions } from "./common.mjs";
+
+export class EdgeflagWebProvider {
+  /**
+   * clientOrOptions is a Client or createClient's options. When the client
+   * already evaluates something (values a server-rendered page embedded),
+   * the provider has no initialize and is ready at once, so the first
+   * render shows the right variants; otherwise initialize waits for the
+   * first verified bundle.
+   */
+  constructor(clientOrOptions) {
+    this.metadata = { name: "edgeflag" };
+    this.runsOn = "client";
+    this.hooks = [];
+    this.events = new ProviderEmitter();
+    this.client = clientOf(clientOrOptions);
+    this.unsubscribe = this.client.onChange((ch) => {
+      if (this.announce) this.events.emit(ProviderEvents.ConfigurationChanged, { message: `edgeflag version ${ch.version} (${ch.source})`, metadata: { version: ch.version } });
+    });
+    if (this.client.version === 0) {
+      this.initialize = async (context) => {
+        if (context && Object.keys(context).length) this.client.context = { ...this.client.context, ...context };
+        await this.client.ready;
+        this.announce = true;
+      };
+    } else {
+      this.announce = true;
+    }
+  }
+
+  resolveBooleanEvaluation(flagKey, defaultValue, context) {
+    return resolve(this.client, flagKey, defaultValue, context, "boolean");
+  }
+
+  resolveStringEvaluation(flagKey, defaultValue, context) {
+    return resolve(this.client, flagKey, defaultValue, context, "string");
+  }
+
+  resolveNumberEvaluation(flagKey, defaultValue, context) {
+    return resolve(this.client, flagKey, defaultValue, context, "number");
+  }
+
+  resolveObjectEvaluation(flagKey, defaultValue, context) {
+    return resolve(this.client, flagKey, defaultValue, context, "object");
+  }
+
+  /** track maps OpenFeature's tracking API to a conversion event. */
+  track(trackingEventName, context, trackingEventDetails) {
+    this.client.track(trackingEventName, trackOptions(context, trackingEventDetails));
+  }
+
+  async onClose() {
+    this.unsubscribe();
+    await this.client.close();
+  }
+}
