@@ -16,16 +16,19 @@ const PREFIXES = ["wasm/js/", "wasm/dist/", "bundle/conformance/testdata/"];
 
 /**
  * startServer starts the server. files maps URL paths to file paths;
- * routes maps URL paths (without the query) to handlers (req, res, url).
+ * routes maps URL paths (without the query) to handlers (req, res, url);
+ * handle(req, res, url), if given, is asked first and returns true when it
+ * answered.
  * Resolves to {url, server, requests, close()}; requests lists every
  * request path received, in order.
  */
-export async function startServer({ files = {}, routes = {} } = {}) {
+export async function startServer({ files = {}, routes = {}, handle } = {}) {
   const requests = [];
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
     requests.push(url.pathname + url.search);
     try {
+      if (handle && (await handle(req, res, url))) return;
       if (routes[url.pathname]) return await routes[url.pathname](req, res, url);
       let file = files[url.pathname];
       if (!file) {
