@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check results-check package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm unit wasm-check wasm-test integration infra-check results-check
+test: lint wasm unit wasm-check wasm-test js-test integration infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -57,6 +57,25 @@ wasm-test: wasm
 	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./wasm/guest
 	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestDistIsTheTestBuild' -v ./wasm/internal/wasmbuild
 	$(GO) test -count=1 -race -run 'TestConcurrentUse' ./wasm/host
+
+# The JavaScript client (wasm/js, docs/browser.md) in Node (node --test) and in
+# headless Chromium (Debian chromium + playwright-core): the corpus and the envelope
+# vectors on both modules, the client against a fake and the real edgefn serve
+# (bin/), the OpenFeature providers under the official SDKs, the no-flicker page,
+# the doc examples. Test-only npm packages from wasm/js/test/package-lock.json,
+# installed on first use; the trap test's module (-tags eftest) goes to
+# wasm/js/test/.build. EDGEFLAG_WASM=path runs the suites on another module.
+JS_TEST := wasm/js/test
+js-test: build wasm
+	@test -d $(JS_TEST)/node_modules/@openfeature/web-sdk -a -d $(JS_TEST)/node_modules/playwright-core -a -d $(JS_TEST)/node_modules/typescript || npm ci --prefix $(JS_TEST) --no-audit --no-fund
+	@mkdir -p $(JS_TEST)/.build
+	$(WASM_BUILD) -tags=edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
+	cd $(JS_TEST) && node --test --test-concurrency=1 *.test.mjs
+
+# The JS benchmarks of docs/performance.md (Node and Chromium; not part of test).
+js-bench: build wasm
+	@test -d $(JS_TEST)/node_modules/playwright-core || npm ci --prefix $(JS_TEST) --no-audit --no-fund
+	node $(JS_TEST)/bench.mjs
 
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
 # the verifier also without ES256 (the tag the size-bound guest may use).

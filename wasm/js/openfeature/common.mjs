@@ -30,12 +30,17 @@ export class ProviderEmitter {
   getHandlers(type) {
     return [...(this.handlers.get(type) ?? [])];
   }
+  /** setLogger takes the SDK's logger for handler failures. */
+  setLogger(logger) {
+    this.logger = logger;
+    return this;
+  }
   emit(type, details) {
     for (const h of this.getHandlers(type)) {
       try {
         h(details);
-      } catch {
-        // a handler's failure is the application's
+      } catch (e) {
+        this.logger?.error?.(`edgeflag: an event handler failed: ${e?.message ?? e}`);
       }
     }
   }
