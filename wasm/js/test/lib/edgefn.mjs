@@ -7,7 +7,11 @@ import path from "node:path";
 import { edgeflag, EDGEFN, flagsDir, keys, tempDir } from "./fixtures.mjs";
 import { until } from "./fakeedgefn.mjs";
 
-export async function startEdgefn(t, { flags = 1 } = {}) {
+/**
+ * startEdgefn serves flags (a testdata version number, or a flags
+ * directory) of project, environment production.
+ */
+export async function startEdgefn(t, { flags = 1, project = "webshop" } = {}) {
   await access(EDGEFN).catch(() => { throw new Error(`${EDGEFN} not found: run make build (make js-test does)`); });
   const dir = await tempDir(t);
   const signing = await keys(dir, "signing.key");
@@ -17,12 +21,12 @@ export async function startEdgefn(t, { flags = 1 } = {}) {
   const entry = out.slice(out.indexOf("- name:"));
   await writeFile(path.join(dir, "api-keys.yaml"), "keys:\n" + entry.split("\n").map((l) => "  " + l).join("\n"));
   const store = path.join(dir, "store");
-  const e = { dir, store, apiKey, jwks: signing.jwks, log: "" };
-  e.publish = (v) => edgeflag("publish", flagsDir(v), "--env", "production", "--key", signing.key, "--store", "file://" + store,
+  const e = { dir, store, apiKey, jwks: signing.jwks, jwksPath: signing.jwksPath, log: "" };
+  e.publish = (v) => edgeflag("publish", typeof v === "number" ? flagsDir(v) : v, "--env", "production", "--key", signing.key, "--store", "file://" + store,
     "--reason", "js test", "--actor", "js-tests");
   await e.publish(flags);
   const ready = path.join(dir, "ready");
-  const proc = spawn(EDGEFN, ["serve", "--store", "file://" + store, "--project", "webshop", "--env", "production",
+  const proc = spawn(EDGEFN, ["serve", "--store", "file://" + store, "--project", project, "--env", "production",
     "--jwks", signing.jwksPath, "--api-keys", path.join(dir, "api-keys.yaml"), "--token-key", path.join(dir, "token.key"),
     "--addr", "127.0.0.1:0", "--ready-file", ready, "--refresh-interval", "1s", "--cache-dir", path.join(dir, "cache"),
     "--events-max-age", "100ms"], { stdio: ["ignore", "pipe", "pipe"] });
