@@ -82,3 +82,33 @@ export function trackOptions(context, details) {
   }
   return { value: typeof value === "number" ? value : undefined, attributes, context };
 }
+
+/**
+ * ProviderBase is what both providers are made of: metadata, the event
+ * emitter, the client (given or created from options), configuration
+ * change events once ready, tracking and close.
+ */
+export class ProviderBase {
+  constructor(clientOrOptions, runsOn, defaults) {
+    this.metadata = { name: "edgeflag" };
+    this.runsOn = runsOn;
+    this.hooks = [];
+    this.events = new ProviderEmitter();
+    this.client = clientOf(clientOrOptions, defaults);
+    this.unsubscribe = this.client.onChange((ch) => {
+      if (this.announce) {
+        this.events.emit(ProviderEvents.ConfigurationChanged, { message: `edgeflag version ${ch.version} (${ch.source})`, metadata: { version: ch.version } });
+      }
+    });
+  }
+
+  /** track maps OpenFeature's tracking API to a conversion event. */
+  track(trackingEventName, context, trackingEventDetails) {
+    this.client.track(trackingEventName, trackOptions(context, trackingEventDetails));
+  }
+
+  async onClose() {
+    this.unsubscribe();
+    await this.client.close();
+  }
+}

@@ -1,11 +1,9 @@
 // TypeScript declarations of wasm/js/openfeature/server.mjs: structurally
 // an @openfeature/server-sdk Provider.
 import type { Client, ClientOptions, EvaluationContext } from "../index.mjs";
-import type { ProviderEventEmitter, ResolutionDetails } from "./web.mjs";
+import type { EdgeflagProvider, JsonValue, ProviderEventEmitter, ResolutionDetails } from "./web.mjs";
 
-type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
-
-export declare class EdgeflagServerProvider {
+export declare class EdgeflagServerProvider implements EdgeflagProvider {
   constructor(clientOrOptions: Client | ClientOptions);
   readonly metadata: { name: "edgeflag" };
   readonly runsOn: "server";

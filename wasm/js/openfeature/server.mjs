@@ -9,19 +9,12 @@
 //   await OpenFeature.setProviderAndWait(new EdgeflagServerProvider({
 //     bootstrapUrl: "https://flags.example.com/v1/flags", apiKey, jwks, project, environment, storage: "/var/cache/edgeflag" }));
 
-import { clientOf, ProviderEmitter, ProviderEvents, resolve, trackOptions } from "./common.mjs";
+import { ProviderBase, resolve } from "./common.mjs";
 
-export class EdgeflagServerProvider {
+export class EdgeflagServerProvider extends ProviderBase {
   /** clientOrOptions is a Client or createClient's options (audience defaults to server). */
   constructor(clientOrOptions) {
-    this.metadata = { name: "edgeflag" };
-    this.runsOn = "server";
-    this.hooks = [];
-    this.events = new ProviderEmitter();
-    this.client = clientOf(clientOrOptions, { audience: "server" });
-    this.unsubscribe = this.client.onChange((ch) => {
-      if (this.announce) this.events.emit(ProviderEvents.ConfigurationChanged, { message: `edgeflag version ${ch.version} (${ch.source})`, metadata: { version: ch.version } });
-    });
+    super(clientOrOptions, "server", { audience: "server" });
   }
 
   async initialize() {
@@ -43,14 +36,5 @@ export class EdgeflagServerProvider {
 
   async resolveObjectEvaluation(flagKey, defaultValue, context) {
     return resolve(this.client, flagKey, defaultValue, context, "object");
-  }
-
-  track(trackingEventName, context, trackingEventDetails) {
-    this.client.track(trackingEventName, trackOptions(context, trackingEventDetails));
-  }
-
-  async onClose() {
-    this.unsubscribe();
-    await this.client.close();
   }
 }

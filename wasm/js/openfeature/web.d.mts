@@ -23,9 +23,19 @@ export interface ProviderEventEmitter {
   emit(type: string, details?: unknown): void;
   setLogger(logger: unknown): this;
 }
-type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export declare class EdgeflagWebProvider {
+/** What both providers have. */
+export interface EdgeflagProvider {
+  readonly metadata: { name: "edgeflag" };
+  readonly hooks: [];
+  readonly events: ProviderEventEmitter;
+  readonly client: Client;
+  track(trackingEventName: string, context: EvaluationContext, trackingEventDetails?: Record<string, unknown>): void;
+  onClose(): Promise<void>;
+}
+
+export declare class EdgeflagWebProvider implements EdgeflagProvider {
   constructor(clientOrOptions: Client | ClientOptions);
   readonly metadata: { name: "edgeflag" };
   readonly runsOn: "client";

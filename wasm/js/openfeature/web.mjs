@@ -7,9 +7,9 @@
 //   import { EdgeflagWebProvider } from "edgeflag/wasm/js/openfeature/web.mjs";
 //   await OpenFeature.setProviderAndWait(new EdgeflagWebProvider({ bootstrapUrl, token, jwks, project, environment }));
 
-import { clientOf, ProviderEmitter, ProviderEvents, resolve, trackOptions } from "./common.mjs";
+import { ProviderBase, resolve } from "./common.mjs";
 
-export class EdgeflagWebProvider {
+export class EdgeflagWebProvider extends ProviderBase {
   /**
    * clientOrOptions is a Client or createClient's options. When the client
    * already evaluates something (values a server-rendered page embedded),
@@ -18,14 +18,7 @@ export class EdgeflagWebProvider {
    * first verified bundle.
    */
   constructor(clientOrOptions) {
-    this.metadata = { name: "edgeflag" };
-    this.runsOn = "client";
-    this.hooks = [];
-    this.events = new ProviderEmitter();
-    this.client = clientOf(clientOrOptions);
-    this.unsubscribe = this.client.onChange((ch) => {
-      if (this.announce) this.events.emit(ProviderEvents.ConfigurationChanged, { message: `edgeflag version ${ch.version} (${ch.source})`, metadata: { version: ch.version } });
-    });
+    super(clientOrOptions, "client");
     if (this.client.version === 0) {
       this.initialize = async (context) => {
         if (context && Object.keys(context).length) this.client.context = { ...this.client.context, ...context };
@@ -51,15 +44,5 @@ export class EdgeflagWebProvider {
 
   resolveObjectEvaluation(flagKey, defaultValue, context) {
     return resolve(this.client, flagKey, defaultValue, context, "object");
-  }
-
-  /** track maps OpenFeature's tracking API to a conversion event. */
-  track(trackingEventName, context, trackingEventDetails) {
-    this.client.track(trackingEventName, trackOptions(context, trackingEventDetails));
-  }
-
-  async onClose() {
-    this.unsubscribe();
-    await this.client.close();
   }
 }
