@@ -50,6 +50,7 @@ export class Client {
     this.fetch = opts.fetch ?? ((...a) => globalThis.fetch(...a));
     this.clock = opts.clock ?? (() => Date.now());
     this.refreshMs = (opts.refreshSeconds ?? 60) * 1000;
+    this.timeoutMs = (opts.timeoutSeconds ?? 30) * 1000;
     /** The default evaluation context (static context: OpenFeature web). */
     this.context = opts.context ?? {};
     this.storage = resolveStorage(opts.storage);
@@ -289,11 +290,17 @@ export class Client {
 
   // request sends one request with the credential; a 401 with getToken
   // gets a fresh token and one more try.
-  async request(url, init = {}) {
+  async request(url, { stream = false, ...init } = {}) {
     const send = async (force) => {
       const headers = { ...(init.headers ?? {}), ...(await this.auth(force)) };
+      // A request that hangs must not hold the client (or close) forever;
+      // the stream has no timeout (it is meant to stay open).
+      let signal = init.signal ?? this.aborter.signal;
+      if (!stream && this.timeoutMs > 0 && AbortSignal.timeout && AbortSignal.any) {
+        signal = AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]);
+      }
       try {
-        return await this.fetch(url, { ...init, headers, signal: init.signal ?? this.aborter.signal, cache: "no-store" });
+        return await this.fetch(url, { ...init, headers, signal, cache: "no-store" });
       } catch (e) {
         throw new EdgeflagError("ErrFetch", `${init.method ?? "GET"} ${url.pathname}: ${e.message}`, { cause: e });
       }
@@ -419,7 +426,7 @@ export class Client {
   }
 
   async streamOnce() {
-    const res = await this.request(this.streamUrl, { headers: { Accept: "text/event-stream" } });
+    const res = await this.request(this.streamUrl, { headers: { Accept: "text/event-stream" }, stream: true });
     if (res.status === 404 || res.status === 405 || res.status === 501) {
       await res.body?.cancel().catch(() => {});
       return "unsupported";

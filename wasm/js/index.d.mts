@@ -153,6 +153,8 @@ export interface ClientOptions {
   subject?: string;
   /** An object, a directory (Node: fileStorage), null for memory; default localStorage where there is one. */
   storage?: Storage | string | null;
+  /** Seconds a bootstrap or track request may take (default 30; the stream has none). */
+  timeoutSeconds?: number;
   /** Polling interval without a stream (default 60; 0: never). */
   refreshSeconds?: number;
   /** Follow /v1/stream when offered (default true). */

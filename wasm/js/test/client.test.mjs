@@ -196,3 +196,19 @@ test("createClient refuses incomplete options", () => {
   assert.throws(() => createClient({ ...base, getToken: () => "x" }), { code: "ErrArgument" });
   assert.throws(() => createClient({ ...base, mode: "values" }), /valuesJwks/);
 });
+
+test("a bootstrap that hangs times out (timeoutSeconds) and is reported; the stream is exempt", async (t) => {
+  const http = await import("node:http");
+  const hung = [];
+  const server = http.createServer((req, res) => { hung.push(res); });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  t.after(() => { for (const r of hung) r.destroy(); server.close(); });
+  const errors = [];
+  const c = createClient({ bootstrapUrl: `http://127.0.0.1:${server.address().port}/v1/bootstrap`, token: "t", jwks: { keys: [] },
+    project: "webshop", environment: "production", wasm, storage: memoryStorage(), refreshSeconds: 0, stream: false,
+    timeoutSeconds: 0.2, onError: (e) => errors.push(e) });
+  t.after(() => c.close());
+  const t0 = Date.now();
+  await assert.rejects(c.ready, (e) => e.code === "ErrFetch" && /abort|timeout/i.test(e.message));
+  assert.ok(Date.now() - t0 < 5000);
+});
