@@ -9,6 +9,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/conformance"
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // TestConcurrentUse: 8 goroutines evaluate on a pool of 4 instances while
@@ -17,11 +18,15 @@ import (
 // never go backwards within a goroutine, and after the last Open every
 // instance serves the last version. Run with -race (make test does).
 func TestConcurrentUse(t *testing.T) {
+	forEachModule(t, testConcurrentUse)
+}
+
+func testConcurrentUse(t *testing.T, m wasmbuild.Spec) {
 	s, err := conformance.LoadFile(corpusDir(t) + "/splits.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHost(t, shipped, Options{Instances: 4})
+	h := newHost(t, m, Options{Instances: 4})
 	ctx := context.Background()
 	first := seal(t, s.Bundle, 1)
 	opened, err := envelope.Open(first, nativeTrust(t, mustDecode(t, s.Bundle), openAt))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
+
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // TestMemoryStaysFlat: a million evaluations, each with a different
@@ -17,7 +19,11 @@ func TestMemoryStaysFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a million evaluations; run without -short")
 	}
-	h := newHost(t, shipped, Options{Instances: 1})
+	forEachModule(t, testMemoryStaysFlat)
+}
+
+func testMemoryStaysFlat(t *testing.T, m wasmbuild.Spec) {
+	h := newHost(t, m, Options{Instances: 1})
 	openCorpus(t, h)
 	ctx := context.Background()
 	run := func(in *instance, from, to int) {
