@@ -449,6 +449,11 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]*regexp.Regex
 		pat := b.Consts[nd.B].Str
 		re, ok := res[pat]
 		if !ok {
+			// The limits first: regexp/syntax enforces its own by
+			// panicking, which TinyGo's wasm target cannot recover.
+			if err := ir.CheckPattern(pat); err != nil {
+				return errors.New("compile pattern: " + err.Error())
+			}
 			var err error
 			if re, err = regexp.Compile(pat); err != nil {
 				return errors.New("compile pattern: " + err.Error())

@@ -106,6 +106,13 @@ func errf(parts ...string) error { return &vErr{strings.Join(parts, "")} }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
+// MaxNodeDepth bounds how deep a node tree nests (a node with no
+// children is 1 deep). The engine evaluates conditions recursively, and a
+// runtime without growable stacks (TinyGo's wasm module) must know how
+// deep that goes; compiled conditions stay near 100 (the expression
+// parser's own recursion limit).
+const MaxNodeDepth = 256
+
 func (b *Bundle) validate() error {
 	if b.Audience != AudienceServer && b.Audience != AudienceClient {
 		return errf("invalid audience ", itoa(int(b.Audience)))
@@ -121,6 +128,7 @@ func (b *Bundle) validate() error {
 	n := len(b.Nodes)
 	nodeErr := make(map[int32]error)
 	bad := make([]int32, n)
+	depth := make([]uint16, n) // ≤ MaxNodeDepth+1
 	hasRef := make([]bool, n)
 	anyRef := false
 	for i := range b.Nodes {
@@ -130,6 +138,7 @@ func (b *Bundle) validate() error {
 			bad[i] = int32(i)
 			continue
 		}
+		depth[i] = 1
 		b.forChildren(int32(i), func(c int32) {
 			if bad[i] < 0 && bad[c] >= 0 {
 				bad[i] = bad[c]
@@ -137,7 +146,17 @@ func (b *Bundle) validate() error {
 			if hasRef[c] {
 				hasRef[i] = true
 			}
+			if depth[c] >= depth[i] {
+				depth[i] = depth[c] + 1
+			}
 		})
+		if depth[i] > MaxNodeDepth {
+			depth[i] = MaxNodeDepth + 1
+			if bad[i] < 0 {
+				nodeErr[int32(i)] = errf("expression nested more than ", itoa(MaxNodeDepth), " nodes deep")
+				bad[i] = int32(i)
+			}
+		}
 		switch b.Nodes[i].Op {
 		case OpInSegment, OpVariant:
 			hasRef[i] = true
