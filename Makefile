@@ -89,9 +89,14 @@ js-bench: build wasm
 
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
 # the verifier also without ES256 (the tag the size-bound guest may use).
+# The TinyGo module's own zstd decoder, SHA-2 and Ed25519 (tag
+# edgeflag_tiny, which TinyGo's tag tinygo implies) run the bundle tests
+# natively, once more with a 32-bit int as TinyGo's wasm has.
 wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
+	$(GO) test -count=1 -tags edgeflag_tiny ./bundle/...
+	GOARCH=386 $(GO) test -count=1 -tags edgeflag_tiny ./bundle/internal/... ./bundle/envelope
 
 # The verifier (with its zstd decoder), the IR and the engine built with
 # TinyGo (-scheduler=none -panic=trap, with and without ES256) and with Go,
@@ -169,6 +174,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNativeVsWasm -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzExportsNeverTrap -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime 30s ./bundle/internal/zstd
+	$(GO) test -run '^$$' -fuzz FuzzReadHeader -fuzztime 30s ./bundle/internal/zstd
+	$(GO) test -run '^$$' -fuzz FuzzAgainstStd -fuzztime 30s ./bundle/internal/sha2
+	$(GO) test -run '^$$' -fuzz FuzzAgainstStd -fuzztime 30s ./bundle/internal/ed25519
+	$(GO) test -run '^$$' -fuzz FuzzCheckPatternBounds -fuzztime 30s ./bundle/ir
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./edgefn/reqjson
 	$(GO) test -run '^$$' -fuzz '^FuzzOFREPSingle$$' -fuzztime 30s ./edgefn/api

@@ -16,17 +16,25 @@ var allowedImports = map[string]bool{
 	"bytes": true, "crypto/ecdsa": true, "crypto/ed25519": true, "crypto/elliptic": true,
 	"crypto/sha256": true, "encoding/base64": true, "errors": true, "math/big": true,
 	"strconv": true, "time": true, "unicode/utf16": true, "unicode/utf8": true,
-	"github.com/klauspost/compress/zstd":                true,
-	"github.com/edgeflag/edgeflag/bundle/internal/zstd": true,
-	"github.com/edgeflag/edgeflag/bundle/ir":            true,
-	"github.com/edgeflag/edgeflag/bundle/eval":          true,
+	"github.com/klauspost/compress/zstd":                   true,
+	"github.com/edgeflag/edgeflag/bundle/internal/zstd":    true,
+	"github.com/edgeflag/edgeflag/bundle/internal/sha2":    true,
+	"github.com/edgeflag/edgeflag/bundle/internal/ed25519": true,
+	"github.com/edgeflag/edgeflag/bundle/ir":               true,
+	"github.com/edgeflag/edgeflag/bundle/eval":             true,
 }
 
-// zstdOnly: each decoder is imported by its own file only, so that a build
-// links one of them.
-var zstdOnly = map[string]string{
-	"github.com/klauspost/compress/zstd":                "zstd_klauspost.go",
-	"github.com/edgeflag/edgeflag/bundle/internal/zstd": "zstd_own.go",
+// ownedImports: each zstd decoder and each Ed25519/SHA-256 implementation
+// is imported by its own file only, so that a build links one of each:
+// the standard ones, or (tags tinygo, edgeflag_tiny) edgeflag's small ones.
+// crypto/sha256 is also es256.go's (ES256 builds only).
+var ownedImports = map[string][]string{
+	"github.com/klauspost/compress/zstd":                {"zstd_klauspost.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/zstd": {"zstd_own.go"},
+	"crypto/ed25519": {"crypto_std.go"},
+	"crypto/sha256":  {"crypto_std.go", "es256.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/ed25519": {"crypto_tiny.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/sha2":    {"crypto_tiny.go"},
 }
 
 // es256Only are imports only es256.go may use, so that a build with the
@@ -36,8 +44,8 @@ var es256Only = []string{"crypto/ecdsa", "crypto/elliptic", "math/big"}
 func TestPurityFence(t *testing.T) {
 	for file, imports := range fence.Check(t, ".", allowedImports) {
 		for _, p := range imports {
-			if owner, ok := zstdOnly[p]; ok && owner != file {
-				t.Errorf("%s imports %s, which only %s may use", file, p, owner)
+			if owners, ok := ownedImports[p]; ok && !slices.Contains(owners, file) {
+				t.Errorf("%s imports %s, which only %v may use", file, p, owners)
 			}
 		}
 		if file == "es256.go" {
@@ -56,5 +64,5 @@ func TestPurityFence(t *testing.T) {
 func TestBuildWasip1(t *testing.T) {
 	fence.BuildWasip1(t, "", ".")
 	fence.BuildWasip1(t, "edgeflag_noes256", ".")
-	fence.BuildWasip1(t, "edgeflag_noes256,edgeflag_ownzstd", ".")
+	fence.BuildWasip1(t, "edgeflag_noes256,edgeflag_tiny", ".")
 }

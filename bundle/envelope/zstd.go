@@ -9,7 +9,7 @@ import "strconv"
 //
 // Two decoders sit behind it, one per build: klauspost/compress's
 // (zstd_klauspost.go) and edgeflag's own small one (zstd_own.go, tags
-// tinygo or edgeflag_ownzstd), which refuses exactly what the first does.
+// tinygo or edgeflag_tiny), which refuses exactly what the first does.
 func decompress(frame []byte, max int) ([]byte, error) {
 	h, err := readHeader(frame)
 	if err != nil {

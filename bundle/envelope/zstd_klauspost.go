@@ -1,4 +1,4 @@
-//go:build !tinygo && !edgeflag_ownzstd
+//go:build !tinygo && !edgeflag_tiny
 
 package envelope
 

@@ -93,14 +93,18 @@ func testMalformedInputNeverTraps(t *testing.T, m wasmbuild.Spec) {
 	good := writeBlock(t, in, []byte(`{"targetingKey":"u1"}`))
 	garbage := writeBlock(t, in, []byte("{\"a\":\xff"))
 	sec, nsec := unixArgs(openAt)
-	mem := uint64(in.mem.Size())
-	bad := []struct{ p, n uint64 }{
-		{uint64(key), uint64(math.MaxUint32)}, // length -1
-		{uint64(key), 1 << 30},                // beyond the block
-		{mem - 1, 10},                         // end of memory, no block
-		{math.MaxUint32, 1},                   // past memory
-		{8, 16},                               // runtime memory, no block
-		{uint64(key) + 9, 1},                  // one past the block
+	// The bad ranges, computed at each use: the end of memory moves when
+	// the module grows it (TinyGo's heap does, as blocks are allocated).
+	badRanges := func() []struct{ p, n uint64 } {
+		mem := uint64(in.mem.Size())
+		return []struct{ p, n uint64 }{
+			{uint64(key), uint64(math.MaxUint32)}, // length -1
+			{uint64(key), 1 << 30},                // beyond the block
+			{mem - 1, 10},                         // across the end of memory
+			{math.MaxUint32, 1},                   // past memory
+			{8, 16},                               // runtime memory, no block
+			{uint64(key) + 9, 1},                  // one past the block
+		}
 	}
 
 	// Out of order: no trust, no bundle.
@@ -113,7 +117,7 @@ func testMalformedInputNeverTraps(t *testing.T, m wasmbuild.Spec) {
 	if _, _, name := rawCall(t, in, in.evalAllFn, 0, 0, sec, nsec); name != "ErrNoBundle" {
 		t.Errorf("evaluate all before open: %q, want ErrNoBundle", name)
 	}
-	for _, a := range bad {
+	for _, a := range badRanges() {
 		if _, _, name := rawCall(t, in, in.setTrust, a.p, a.n); name != "ErrArgument" {
 			t.Errorf("set trust %v: %q, want ErrArgument", a, name)
 		}
@@ -154,7 +158,7 @@ func testMalformedInputNeverTraps(t *testing.T, m wasmbuild.Spec) {
 	}
 
 	// Evaluations with bad arguments.
-	for _, a := range bad {
+	for _, a := range badRanges() {
 		if _, _, name := rawCall(t, in, in.evalFn, a.p, a.n, uint64(good), 21, 0, sec, nsec); name != "ErrArgument" {
 			t.Errorf("evaluate key %v: %q, want ErrArgument", a, name)
 		}

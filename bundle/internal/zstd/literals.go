@@ -64,8 +64,9 @@ func (f *frame) literals(b []byte) ([]byte, []byte, error) {
 			if len(b) < 5 {
 				return nil, nil, malformed("zstd: block too small")
 			}
-			n := int(b[0]>>4) + int(b[1])<<4 + int(b[2])<<12 + int(b[3])<<20 + int(b[4])<<28
-			regen, comp = n&262143, n>>18
+			// 36 bits: more than an int holds in 32-bit wasm.
+			n := uint64(b[0]>>4) | uint64(b[1])<<4 | uint64(b[2])<<12 | uint64(b[3])<<20 | uint64(b[4])<<28
+			regen, comp = int(n&262143), int(n>>18)
 			four = true
 			b = b[5:]
 		}

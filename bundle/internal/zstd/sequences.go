@@ -162,7 +162,7 @@ func (f *frame) sequences(dst, lits, b []byte) ([]byte, error) {
 	llS, ofS, mlS := br.read(ll.log), br.read(of.log), br.read(ml.log)
 	blockStart := len(dst)
 	maxOut := int(min(f.window, maxBlock))
-	window := int(min(f.window, 1<<62))
+	window := int(min(f.window, 1<<31-1)) // offsets are below 2^31; int may be 32 bits
 	rep := f.rep
 	for i := n - 1; i >= 0; i-- {
 		if br.pos < 0 {
