@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-tiny wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
 
 all: build
 
@@ -97,18 +97,6 @@ wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
 	$(GO) test -count=1 -tags edgeflag_tiny ./bundle/...
 	GOARCH=386 $(GO) test -count=1 -tags edgeflag_tiny ./bundle/internal/... ./bundle/envelope
-
-# The verifier (with its zstd decoder), the IR and the engine built with
-# TinyGo (-scheduler=none -panic=trap, with and without ES256) and with Go,
-# each run under wazero against the envelope vectors, the golden corpus and
-# the native engine (internal/tinygocheck). .ci/tinygo.sh installs TinyGo
-# (Debian packages + the Go module proxy) once.
-tinygo-check:
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./internal/tinygocheck/guest
-	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256 ./internal/tinygocheck/guest
-	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./internal/tinygocheck/guest
-	.ci/tinygo.sh $(GO) test -count=1 -tags tinygocheck -v ./internal/tinygocheck
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
