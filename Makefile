@@ -76,14 +76,15 @@ wasm-test: wasm wasm-tiny
 # installed on first use; the trap test's module (-tags eftest) goes to
 # wasm/js/test/.build. EDGEFLAG_WASM=path runs the suites on another module.
 JS_TEST := wasm/js/test
-js-test: build wasm
+js-test: build wasm wasm-tiny
 	@test -d $(JS_TEST)/node_modules/@openfeature/web-sdk -a -d $(JS_TEST)/node_modules/playwright-core -a -d $(JS_TEST)/node_modules/typescript || npm ci --prefix $(JS_TEST) --no-audit --no-fund
 	@mkdir -p $(JS_TEST)/.build
 	$(WASM_BUILD) -tags=edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
+	$(GO) run ./wasm/internal/wasmbuild/cmd/wasmmodule -toolchain tinygo -tags edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.tiny.wasm
 	cd $(JS_TEST) && node --test --test-concurrency=1 *.test.mjs
 
 # The JS benchmarks of docs/performance.md (Node and Chromium; not part of test).
-js-bench: build wasm
+js-bench: build wasm wasm-tiny
 	@test -d $(JS_TEST)/node_modules/playwright-core || npm ci --prefix $(JS_TEST) --no-audit --no-fund
 	node $(JS_TEST)/bench.mjs
 
