@@ -37,13 +37,15 @@ unit:
 	$(GO) test -count=1 ./...
 
 # The WebAssembly modules (docs/wasm-abi.md): wasip1 reactors built with
-# standard Go, reproducibly. edgeflag.wasm verifies EdDSA only (the size
-# budget); edgeflag-es256.wasm also verifies ES256 (RATIONALE.md).
+# standard Go, reproducibly. edgeflag.wasm verifies EdDSA only and, like
+# the TinyGo module, uses edgeflag's small zstd decoder, SHA-2 and Ed25519
+# (edgeflag_small: the size budget); edgeflag-es256.wasm also verifies ES256
+# with the standard library and klauspost's decoder (RATIONALE.md).
 # wasm/internal/wasmbuild builds the same way for the tests.
 WASM_BUILD := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w'
 wasm:
 	@mkdir -p wasm/dist
-	$(WASM_BUILD) -tags=edgeflag_noes256 -o wasm/dist/edgeflag.wasm ./wasm/guest
+	$(WASM_BUILD) -tags=edgeflag_noes256,edgeflag_small -o wasm/dist/edgeflag.wasm ./wasm/guest
 	$(WASM_BUILD) -o wasm/dist/edgeflag-es256.wasm ./wasm/guest
 	@for f in wasm/dist/*.wasm; do echo "$$f: $$(wc -c <$$f) bytes, $$(gzip -9c $$f | wc -c) gzip -9"; done
 
@@ -54,7 +56,7 @@ wasm:
 TINYGO_BUILD := .ci/tinygo.sh sh -c '"$$TINYGO" build $$TINYGO_FLAGS -buildmode=c-shared "$$@"' tinygo
 wasm-tiny:
 	@mkdir -p wasm/dist
-	$(TINYGO_BUILD) -tags=edgeflag_noes256 -o wasm/dist/edgeflag.tiny.wasm ./wasm/guest
+	$(TINYGO_BUILD) -tags=edgeflag_noes256,edgeflag_small -o wasm/dist/edgeflag.tiny.wasm ./wasm/guest
 	@f=wasm/dist/edgeflag.tiny.wasm; echo "$$f: $$(wc -c <$$f) bytes, $$(gzip -9c $$f | wc -c) gzip -9"
 
 # The guest's exports vetted for their target; the modules make wasm wrote
@@ -62,7 +64,7 @@ wasm-tiny:
 # concurrent use (-race, 8 goroutines).
 wasm-test: wasm wasm-tiny
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/guest
-	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,eftest ./wasm/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,edgeflag_small,eftest ./wasm/guest
 	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./wasm/guest
 	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestDistIsTheTestBuild' -v ./wasm/internal/wasmbuild
@@ -79,8 +81,8 @@ JS_TEST := wasm/js/test
 js-test: build wasm wasm-tiny
 	@test -d $(JS_TEST)/node_modules/@openfeature/web-sdk -a -d $(JS_TEST)/node_modules/playwright-core -a -d $(JS_TEST)/node_modules/typescript || npm ci --prefix $(JS_TEST) --no-audit --no-fund
 	@mkdir -p $(JS_TEST)/.build
-	$(WASM_BUILD) -tags=edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
-	$(GO) run ./wasm/internal/wasmbuild/cmd/wasmmodule -toolchain tinygo -tags edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.tiny.wasm
+	$(WASM_BUILD) -tags=edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
+	$(GO) run ./wasm/internal/wasmbuild/cmd/wasmmodule -toolchain tinygo -tags edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.tiny.wasm
 	cd $(JS_TEST) && node --test --test-concurrency=1 *.test.mjs
 
 # The JS benchmarks of docs/performance.md (Node and Chromium; not part of test).
@@ -91,13 +93,13 @@ js-bench: build wasm wasm-tiny
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
 # the verifier also without ES256 (the tag the size-bound guest may use).
 # The TinyGo module's own zstd decoder, SHA-2 and Ed25519 (tag
-# edgeflag_tiny, which TinyGo's tag tinygo implies) run the bundle tests
+# edgeflag_small, which TinyGo's tag tinygo implies) run the bundle tests
 # natively, once more with a 32-bit int as TinyGo's wasm has.
 wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
-	$(GO) test -count=1 -tags edgeflag_tiny ./bundle/...
-	GOARCH=386 $(GO) test -count=1 -tags edgeflag_tiny ./bundle/internal/... ./bundle/envelope
+	$(GO) test -count=1 -tags edgeflag_small ./bundle/...
+	GOARCH=386 $(GO) test -count=1 -tags edgeflag_small ./bundle/internal/... ./bundle/envelope
 
 # Integration tests against real components started on 127.0.0.1.
 integration:

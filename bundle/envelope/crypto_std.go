@@ -1,4 +1,4 @@
-//go:build !tinygo && !edgeflag_tiny
+//go:build !tinygo && !edgeflag_small
 
 package envelope
 
@@ -8,7 +8,7 @@ import (
 )
 
 // The standard library's Ed25519 and SHA-256; builds with the tag tinygo
-// or edgeflag_tiny use edgeflag's small ones instead (crypto_tiny.go),
+// or edgeflag_small use edgeflag's small ones instead (crypto_small.go),
 // which give the same answers and leave the FIPS 140 module out.
 
 const ed25519PublicKeySize = ed25519.PublicKeySize

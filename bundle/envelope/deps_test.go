@@ -26,15 +26,15 @@ var allowedImports = map[string]bool{
 
 // ownedImports: each zstd decoder and each Ed25519/SHA-256 implementation
 // is imported by its own file only, so that a build links one of each:
-// the standard ones, or (tags tinygo, edgeflag_tiny) edgeflag's small ones.
+// the standard ones, or (tags tinygo, edgeflag_small) edgeflag's small ones.
 // crypto/sha256 is also es256.go's (ES256 builds only).
 var ownedImports = map[string][]string{
 	"github.com/klauspost/compress/zstd":                {"zstd_klauspost.go"},
-	"github.com/edgeflag/edgeflag/bundle/internal/zstd": {"zstd_own.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/zstd": {"zstd_small.go"},
 	"crypto/ed25519": {"crypto_std.go"},
 	"crypto/sha256":  {"crypto_std.go", "es256.go"},
-	"github.com/edgeflag/edgeflag/bundle/internal/ed25519": {"crypto_tiny.go"},
-	"github.com/edgeflag/edgeflag/bundle/internal/sha2":    {"crypto_tiny.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/ed25519": {"crypto_small.go"},
+	"github.com/edgeflag/edgeflag/bundle/internal/sha2":    {"crypto_small.go"},
 }
 
 // es256Only are imports only es256.go may use, so that a build with the
@@ -64,5 +64,5 @@ func TestPurityFence(t *testing.T) {
 func TestBuildWasip1(t *testing.T) {
 	fence.BuildWasip1(t, "", ".")
 	fence.BuildWasip1(t, "edgeflag_noes256", ".")
-	fence.BuildWasip1(t, "edgeflag_noes256,edgeflag_tiny", ".")
+	fence.BuildWasip1(t, "edgeflag_noes256,edgeflag_small", ".")
 }

@@ -8,8 +8,8 @@ import "strconv"
 // declared size lies, and the output must be exactly the declared size.
 //
 // Two decoders sit behind it, one per build: klauspost/compress's
-// (zstd_klauspost.go) and edgeflag's own small one (zstd_own.go, tags
-// tinygo or edgeflag_tiny), which refuses exactly what the first does.
+// (zstd_klauspost.go) and edgeflag's own small one (zstd_small.go, tags
+// tinygo or edgeflag_small), which refuses exactly what the first does.
 func decompress(frame []byte, max int) ([]byte, error) {
 	h, err := readHeader(frame)
 	if err != nil {

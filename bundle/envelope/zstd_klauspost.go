@@ -1,4 +1,4 @@
-//go:build !tinygo && !edgeflag_tiny
+//go:build !tinygo && !edgeflag_small
 
 package envelope
 

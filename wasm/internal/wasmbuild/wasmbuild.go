@@ -27,8 +27,10 @@ const Package = "./wasm/guest"
 // The guest's build tags.
 const (
 	// DefaultTags build the shipped modules: EdDSA only (ES256 bundles
-	// are refused with ErrAlgorithm), within the size budget.
-	DefaultTags = "edgeflag_noes256"
+	// are refused with ErrAlgorithm), with edgeflag's small zstd decoder,
+	// SHA-2 and Ed25519 (what TinyGo's tag tinygo selects anyway), within
+	// the size budget.
+	DefaultTags = "edgeflag_noes256,edgeflag_small"
 	// ES256Tags build wasm/dist/edgeflag-es256.wasm: EdDSA and ES256.
 	ES256Tags = ""
 	// TestTag adds the test-only exports (ef_test_trap, ef_test_memstats).
@@ -70,7 +72,7 @@ func (s Spec) WithTest() Spec {
 	return s
 }
 
-// String names the build, e.g. "tinygo -tags=edgeflag_noes256".
+// String names the build, e.g. "tinygo -tags=edgeflag_noes256,edgeflag_small".
 func (s Spec) String() string { return string(s.Toolchain) + " -tags=" + s.Tags }
 
 // Outputs maps each file of wasm/dist to its build.
