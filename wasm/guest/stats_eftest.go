@@ -7,9 +7,9 @@ import (
 	"strconv"
 )
 
-// ef_test_memstats (test builds only) writes {"heapAlloc":N,"heapSys":N}
-// to the result buffer: the two figures both runtimes (Go and TinyGo)
-// report.
+// ef_test_memstats (test builds only) writes
+// {"heapAlloc":N,"heapSys":N,"totalAlloc":N} to the result buffer:
+// figures both runtimes (Go and TinyGo) report.
 //
 //go:wasmexport ef_test_memstats
 func efTestMemstats() int32 {
@@ -19,6 +19,8 @@ func efTestMemstats() int32 {
 	inst.out = strconv.AppendUint(inst.out, ms.HeapAlloc, 10)
 	inst.out = append(inst.out, `,"heapSys":`...)
 	inst.out = strconv.AppendUint(inst.out, ms.HeapSys, 10)
+	inst.out = append(inst.out, `,"totalAlloc":`...)
+	inst.out = strconv.AppendUint(inst.out, ms.TotalAlloc, 10)
 	inst.out = append(inst.out, '}')
 	return int32(len(inst.out))
 }
