@@ -245,14 +245,24 @@ export class Engine {
     this.instances++;
   }
 
+  // fresh builds a new instance (synchronous: the module is compiled
+  // already, and instantiating a compiled module is allowed on a browser's
+  // main thread) without adopting it.
+  fresh() {
+    const state = { memory: null, log: this.state.log };
+    const inst = new Instance(new WebAssembly.Instance(this.module, Instance.imports(state)));
+    state.memory = inst.memory;
+    inst.init();
+    return { state, inst };
+  }
+
   rebuild() {
     const state = { memory: null, log: this.state.log };
     this.state = state;
-    // Synchronous: the module is compiled already, and instantiating a
-    // compiled module is allowed on a browser's main thread.
     this.adopt(new WebAssembly.Instance(this.module, Instance.imports(state)));
     if (this.opened) {
       this.inst.setTrust(this.opened.trust);
+      this.inst.opened = true;
       this.inst.open(this.opened.bytes, this.opened.time);
     }
     if (this.trust !== null && (!this.opened || this.trust !== this.opened.trust)) this.inst.setTrust(this.trust);
@@ -287,12 +297,42 @@ export class Engine {
     return out;
   }
 
-  /** open verifies and loads bytes at now; returns the verified claims. */
+  /**
+   * open verifies and loads bytes at now; returns the verified claims. An
+   * instance opens one bundle in its life: a later open builds a fresh
+   * instance with the trust in force and swaps it in once the bundle is
+   * accepted (a refused one changes nothing). A module's memory never
+   * shrinks, and the TinyGo module's collector, which scans its data
+   * conservatively, kept part of every earlier bundle alive.
+   */
   open(bytes, now) {
     if (typeof bytes === "string") bytes = utf8.encode(bytes);
     if (!(bytes instanceof Uint8Array)) throw new EdgeflagError("ErrArgument", "bundle: want a Uint8Array");
     const time = toTime(now);
-    const claims = JSON.parse(this.call("open", (i) => i.open(bytes, time)));
+    let claims;
+    if (!this.inst || !this.inst.opened) {
+      claims = JSON.parse(this.call("open", (i) => {
+        i.opened = true;
+        return i.open(bytes, time);
+      }));
+    } else {
+      if (this.closed) throw new EdgeflagError("ErrClosed", "open: the bundle was closed");
+      let next;
+      try {
+        next = this.fresh();
+        if (this.trust !== null) next.inst.setTrust(this.trust);
+        next.inst.opened = true;
+        claims = JSON.parse(next.inst.open(bytes, time));
+      } catch (e) {
+        if (e instanceof EdgeflagError) throw e; // refused: the current instance serves on
+        this.traps++;
+        const why = e instanceof ModuleExit ? e.message : `${e?.name ?? "Error"}: ${e?.message ?? e}`;
+        throw new EdgeflagError("ErrTrap", `open: the module trapped (${why}); the bundle in use stays`, { cause: e });
+      }
+      this.state = next.state;
+      this.inst = next.inst;
+      this.instances++;
+    }
     this.opened = { trust: this.trust, bytes: bytes.slice(), time };
     return claims;
   }

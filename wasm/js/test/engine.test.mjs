@@ -34,6 +34,25 @@ for (const [name, modulePath, trapModulePath] of builds) {
     assert.equal(b.evaluateAll({}).length, 13);
   });
 
+  test(`${name}: each open after the first loads into a fresh instance; memory stays flat; a refused one changes nothing`, async () => {
+    const bytes = await sealed("reasons.jws");
+    const b = await openBundle(bytes, { ...opts, wasm: fileURL(modulePath) });
+    const e = b.engine;
+    const want = b.evaluateJSON("static-on", { targetingKey: "u" });
+    let second = 0;
+    for (let i = 2; i <= 30; i++) {
+      e.open(bytes, opts.now);
+      if (i === 2) second = e.inst.memory.buffer.byteLength;
+    }
+    assert.equal(e.instances, 30, "one instance per open");
+    assert.ok(e.inst.memory.buffer.byteLength <= second, `memory grew from ${second} to ${e.inst.memory.buffer.byteLength}`);
+    const before = e.inst;
+    assert.throws(() => e.open(bytes, "2027-01-02T00:00:00Z"), { code: "ErrExpired" });
+    assert.equal(e.inst, before, "a refused bundle keeps the instance");
+    assert.equal(e.instances, 30);
+    assert.equal(b.evaluateJSON("static-on", { targetingKey: "u" }), want);
+  });
+
   test(`${name}: malformed input is an error result, the instance survives`, async () => {
     const b = await openBundle(await sealed("reasons.jws"), { ...opts, wasm: fileURL(modulePath) });
     assert.throws(() => b.evaluate("static-on", [1, 2]), { code: "ErrContext" });
