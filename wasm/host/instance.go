@@ -22,12 +22,14 @@ type instance struct {
 	stderr *tail
 	gen    uint64 // the host state generation it holds
 	// bundleGen is the host's bundle generation of the bundle it holds (0:
-	// none); opened is whether ef_open ran on it at all.
-	bundleGen uint64
-	opened    bool
-	closed    bool
-	live      *atomic.Int64 // the host's count of live instances
-	broken    bool          // a call failed in a way that leaves it unusable
+	// none); opened is whether ef_open ran on it at all, and openedSize
+	// its memory after the first open.
+	bundleGen  uint64
+	opened     bool
+	openedSize uint32
+	closed     bool
+	live       *atomic.Int64 // the host's count of live instances
+	broken     bool          // a call failed in a way that leaves it unusable
 
 	alloc, free, result, setTrust, openFn, evalFn, evalAllFn api.Function
 
@@ -81,6 +83,12 @@ func (h *Host) instantiate(ctx context.Context) (*instance, error) {
 	}
 	return in, nil
 }
+
+// spent reports whether the instance should not be given another bundle:
+// its memory grew by more than half since its first open (see Host.Open).
+// The TinyGo module's memory doubles as old bundles pile up; the Go
+// module's grows once, by about a third, and then stays.
+func (in *instance) spent() bool { return in.opened && in.mem.Size() > in.openedSize+in.openedSize/2 }
 
 func (in *instance) close() {
 	in.broken = true
@@ -226,6 +234,9 @@ func (in *instance) open(ctx context.Context, bundle []byte, now time.Time) ([]b
 	res, err := in.openFn.Call(ctx, p, n, sec, nsec)
 	if err != nil {
 		return nil, in.trapped("ef_open", err)
+	}
+	if in.openedSize == 0 {
+		in.openedSize = in.mem.Size()
 	}
 	return in.finish(ctx, "ef_open", int32(res[0]))
 }

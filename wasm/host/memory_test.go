@@ -60,11 +60,12 @@ func testMemoryStaysFlat(t *testing.T, m wasmbuild.Spec) {
 }
 
 // TestReopenKeepsMemoryFlat: opening bundle after bundle (a refresh loop)
-// does not grow memory. Each Open loads the bundle into a fresh instance:
-// in one long-lived TinyGo instance, whose collector scans the module's
-// data conservatively, 40 opens of 10 000 flags left 60 MB of old bundles
-// alive. Every module: the instance holding the last bundle is no larger
-// than the one that held the second, and the pool holds one instance.
+// does not grow memory: in one long-lived TinyGo instance, whose collector
+// scans the module's data conservatively, 40 opens of 10 000 flags left
+// 60 MB of old bundles alive. An instance whose memory grew by half since
+// its first open gets no further bundle (a fresh one does). Every module: the
+// instance holding the last bundle is at most twice the size of the first,
+// and the pool holds one instance.
 func TestReopenKeepsMemoryFlat(t *testing.T) {
 	forEachModule(t, testReopenKeepsMemoryFlat)
 }
@@ -83,20 +84,21 @@ func testReopenKeepsMemoryFlat(t *testing.T, m wasmbuild.Spec) {
 		}
 		return s
 	}
-	var second uint32
-	const opens = 20
+	var first, most uint32
+	const opens = 30
 	for i := 1; i <= opens; i++ {
 		if _, err := h.Open(ctx, data, openAt); err != nil {
 			t.Fatal(err)
 		}
-		if i == 2 {
-			second = size()
+		s := size()
+		if i == 1 {
+			first = s
 		}
+		most = max(most, s)
 	}
-	last := size()
-	t.Logf("linear memory after open 2: %d KiB, after open %d: %d KiB; %d instances created", second>>10, opens, last>>10, h.created.Load())
-	if last > second {
-		t.Fatalf("memory grew from %d to %d bytes over %d opens", second, last, opens-2)
+	t.Logf("linear memory after open 1: %d KiB, at most %d KiB over %d opens; %d instances created", first>>10, most>>10, opens, h.created.Load())
+	if most > 2*first {
+		t.Fatalf("memory grew from %d to %d bytes over %d opens", first, most, opens)
 	}
 	if n := h.live.Load(); n != 1 {
 		t.Fatalf("%d instances alive for a pool of 1", n)

@@ -195,7 +195,17 @@ class Instance {
   }
 
   open(bytes, t) {
-    return this.withBlock(bytes, (p, n) => this.result(this.ef.ef_open(p, n, t.sec, t.nsec)));
+    this.opened = true;
+    try {
+      return this.withBlock(bytes, (p, n) => this.result(this.ef.ef_open(p, n, t.sec, t.nsec)));
+    } finally {
+      this.openedSize ||= this.memory.buffer.byteLength;
+    }
+  }
+
+  /** spent: the memory grew by half since the first open (Engine.open). */
+  spent() {
+    return this.opened && this.memory.buffer.byteLength > this.openedSize * 1.5;
   }
 
   evaluate(key, ctx, type, t) {
@@ -262,7 +272,6 @@ export class Engine {
     this.adopt(new WebAssembly.Instance(this.module, Instance.imports(state)));
     if (this.opened) {
       this.inst.setTrust(this.opened.trust);
-      this.inst.opened = true;
       this.inst.open(this.opened.bytes, this.opened.time);
     }
     if (this.trust !== null && (!this.opened || this.trust !== this.opened.trust)) this.inst.setTrust(this.trust);
@@ -298,30 +307,28 @@ export class Engine {
   }
 
   /**
-   * open verifies and loads bytes at now; returns the verified claims. An
-   * instance opens one bundle in its life: a later open builds a fresh
-   * instance with the trust in force and swaps it in once the bundle is
-   * accepted (a refused one changes nothing). A module's memory never
-   * shrinks, and the TinyGo module's collector, which scans its data
-   * conservatively, kept part of every earlier bundle alive.
+   * open verifies and loads bytes at now; returns the verified claims. A
+   * module's memory never shrinks, and the TinyGo module's collector,
+   * which scans its data conservatively, kept part of every earlier bundle
+   * alive in a long-lived instance. So an instance whose memory grew by
+   * half since its first open gets no further bundle: a fresh instance
+   * takes the trust in force and the bundle and is swapped in once the
+   * bundle is accepted (a refused one changes nothing). The Go module's
+   * memory settles after its second open; it keeps its instance.
    */
   open(bytes, now) {
     if (typeof bytes === "string") bytes = utf8.encode(bytes);
     if (!(bytes instanceof Uint8Array)) throw new EdgeflagError("ErrArgument", "bundle: want a Uint8Array");
     const time = toTime(now);
     let claims;
-    if (!this.inst || !this.inst.opened) {
-      claims = JSON.parse(this.call("open", (i) => {
-        i.opened = true;
-        return i.open(bytes, time);
-      }));
+    if (!this.inst || !this.inst.spent()) {
+      claims = JSON.parse(this.call("open", (i) => i.open(bytes, time)));
     } else {
       if (this.closed) throw new EdgeflagError("ErrClosed", "open: the bundle was closed");
       let next;
       try {
         next = this.fresh();
         if (this.trust !== null) next.inst.setTrust(this.trust);
-        next.inst.opened = true;
         claims = JSON.parse(next.inst.open(bytes, time));
       } catch (e) {
         if (e instanceof EdgeflagError) throw e; // refused: the current instance serves on

@@ -66,8 +66,26 @@ export function wasiImports(memory, log) {
       throw new ModuleExit(code);
     },
     sched_yield: () => 0,
+    // The Go runtime sleeps (usleep) through poll_oneoff with one clock
+    // subscription, and treats a failure as fatal: under collector
+    // pressure (many opens of a large bundle) it does. A host cannot block,
+    // so every clock subscription fires at once; anything else is EBADF.
+    poll_oneoff: (subs, events, n, nevents) => {
+      const dv = view();
+      for (let i = 0; i < n; i++) {
+        const sub = subs + 48 * i;
+        const ev = events + 32 * i;
+        const tag = dv.getUint8(sub + 8);
+        dv.setBigUint64(ev, dv.getBigUint64(sub, true), true); // userdata
+        dv.setUint16(ev + 8, tag === 0 ? 0 : EBADF, true); // error
+        dv.setUint8(ev + 10, tag); // type
+        for (let j = 11; j < 32; j++) dv.setUint8(ev + j, 0);
+      }
+      dv.setUint32(nevents, n, true);
+      return 0;
+    },
   };
-  for (const name of ["poll_oneoff", "fd_close", "fd_read", "fd_fdstat_get", "fd_fdstat_set_flags",
+  for (const name of ["fd_close", "fd_read", "fd_fdstat_get", "fd_fdstat_set_flags",
     "fd_prestat_get", "fd_prestat_dir_name"]) {
     imports[name] = () => EBADF;
   }
