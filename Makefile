@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration e2e wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm unit wasm-check wasm-test js-test integration infra-check results-check
+test: lint wasm unit wasm-check wasm-test js-test integration e2e infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -98,6 +98,16 @@ tinygo-check:
 # Integration tests against real components started on 127.0.0.1.
 integration:
 	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/... ./edgefn/...
+
+# The official OpenFeature clients, unmodified, against a real edgefn serve behind a
+# proxy that validates every OFREP response against the spec: npm
+# @openfeature/ofrep-provider in Node and @openfeature/ofrep-web-provider in headless
+# Chromium (Debian's /usr/bin/chromium; .ci/run installs it). npm packages from
+# edgefn/e2e/package-lock.json, installed on first use.
+E2E := edgefn/e2e
+e2e:
+	@test -d $(E2E)/node_modules/@openfeature/ofrep-web-provider -a -d $(E2E)/node_modules/playwright-core || npm ci --prefix $(E2E) --no-audit --no-fund
+	$(GO) test -count=1 -tags e2e ./edgefn/e2e
 
 # AWS templates, offline: AWS's validator (@aws/cloudformation-validate, inside npm
 # aws-cdk-lib, installed from infra/package-lock.json on first use), its own tests
