@@ -5,8 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeflag/edgeflag/publisher/cli"
+	"github.com/edgeflag/edgeflag/edgefn/internal/devenv"
 )
 
-const apiKey = "efk_e2e-openfeature-clients"
+const apiKey = devenv.APIKey
 
 // edgefnBin is edgefn built for this test binary (TestMain).
 var edgefnBin string
@@ -55,27 +53,10 @@ type server struct {
 // start publishes testdata/flags with the real CLI and serves it.
 func start(t *testing.T) *server {
 	t.Helper()
-	dir := t.TempDir()
-	edgeflag := func(args ...string) {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := cli.Main(context.Background(), args, nil, &out, &errOut, func(string) string { return "" }); code != 0 {
-			t.Fatalf("edgeflag %v: exit %d: %s", args, code, errOut.String())
-		}
-	}
-	edgeflag("keygen", "--out", filepath.Join(dir, "signing.key"))
-	edgeflag("keygen", "--out", filepath.Join(dir, "token.key"))
-	edgeflag("publish", "testdata/flags", "--env", "production", "--key", filepath.Join(dir, "signing.key"),
-		"--store", "file://"+filepath.Join(dir, "store"), "--reason", "e2e", "--actor", "e2e")
-	sum := sha256.Sum256([]byte(apiKey))
-	keys := "keys:\n  - name: e2e\n    sha256: " + hex.EncodeToString(sum[:]) + "\n    scopes: [flags:read, tokens:issue]\n"
-	if err := os.WriteFile(filepath.Join(dir, "api-keys.yaml"), []byte(keys), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ready := filepath.Join(dir, "ready")
-	cmd := exec.Command(edgefnBin, "serve", "--store", "file://"+filepath.Join(dir, "store"), "--project", "e2e", "--env", "production",
-		"--jwks", filepath.Join(dir, "signing.key.jwks.json"), "--api-keys", filepath.Join(dir, "api-keys.yaml"),
-		"--token-key", filepath.Join(dir, "token.key"), "--addr", "127.0.0.1:0", "--ready-file", ready)
+	e := devenv.New(t, "testdata/flags", "e2e", "production", "")
+	e.Publish()
+	ready := e.ReadyFile()
+	cmd := exec.Command(edgefnBin, e.ServeArgs()...)
 	s := &server{log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
