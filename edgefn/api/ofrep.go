@@ -2,11 +2,14 @@ package api
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/edgefn/auth"
@@ -102,8 +105,9 @@ func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
 }
 
 // ofrepBulk serves POST /ofrep/v1/evaluate/flags: every flag the caller
-// may see, with an ETag computed from the answer (so it changes when any
-// evaluated result changes, not only with the bundle version).
+// may see, with an ETag computed from the evaluated results (so it changes
+// when any result changes, not only with the bundle version). The ETag is
+// known before the body is written, so a 304 writes none.
 func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
 	if e := onlyParams(r, "flagConfigEtag", "flagConfigLastModified"); e != nil {
 		h.fail(w, c, e)
@@ -115,35 +119,91 @@ func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	v := h.viewOf(c)
 	ctx := v.context(raw)
-	all := v.b.Engine.EvaluateAll(ctx, c.now, nil)
+	sc := getScratch()
+	defer putScratch(sc)
+	all := v.b.Engine.EvaluateAll(ctx, c.now, sc.results[:0])
+	sc.results = all
 	results := all[:0]
 	for i := range all {
 		if v.token == nil || v.token.Grants(all[i].Key) {
 			results = append(results, all[i])
 		}
 	}
-	out := make([]byte, 0, 64+len(results)*160)
-	out = append(out, `{"flags":[`...)
-	for i := range results {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendOFREPSuccess(out, &results[i])
-		h.cfg.Metrics.Evaluation(results[i].Key, results[i].Variant, string(results[i].Reason))
-	}
-	out = append(out, `],"metadata":{"version":`...)
-	out = strconv.AppendUint(out, v.version, 10)
-	out = append(out, "}}\n"...)
+	h.cfg.Metrics.Evaluations(len(results), func(i int) (flag, variant, reason string) {
+		return results[i].Key, results[i].Variant, string(results[i].Reason)
+	})
 	h.expose(r, c, RouteOFREPBulk, ctx, v.version, results)
-	sum := sha256.Sum256(out)
-	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	var etag string
+	etag, sc.buf = bulkETag(sc.buf[:0], v.b.ETag, results)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, no-cache")
 	if etagMatch(r, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	out := sc.buf[:0]
+	out = append(out, `{"flags":[`...)
+	for i := range results {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendOFREPSuccess(out, &results[i])
+	}
+	out = append(out, `],"metadata":{"version":`...)
+	out = strconv.AppendUint(out, v.version, 10)
+	out = append(out, "}}\n"...)
+	sc.buf = out
 	writeBody(w, http.StatusOK, "application/json", out)
+}
+
+// bulkETag is the ETag of a bulk answer: a hash of the evaluated bundle's
+// ETag and, per result, what decides how the result is written (key,
+// variant, reason, rule, error code; the value and metadata follow from
+// the bundle and these). Two answers get the same ETag exactly when
+// their bodies are the same, at a fraction of the cost of hashing the
+// body. It uses buf as scratch and returns it.
+func bulkETag(buf []byte, bundleETag string, rs []eval.Result) (string, []byte) {
+	field := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	field(bundleETag)
+	for i := range rs {
+		r := &rs[i]
+		field(r.Key)
+		field(r.Variant)
+		field(string(r.Reason))
+		field(r.RuleID)
+		field(string(r.ErrorCode))
+	}
+	sum := sha256.Sum256(buf)
+	var q [2 + 32]byte
+	q[0], q[len(q)-1] = '"', '"'
+	hex.Encode(q[1:33], sum[:16])
+	return string(q[:]), buf
+}
+
+// scratch holds a bulk answer's buffers between requests.
+type scratch struct {
+	results []eval.Result
+	buf     []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooled bounds the buffers kept for reuse (larger ones, from bundles
+// of many thousand flags, are left to the collector).
+const maxPooled = 1 << 20
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	if cap(sc.buf) > maxPooled || cap(sc.results)*int(unsafe.Sizeof(eval.Result{})) > maxPooled {
+		return
+	}
+	clear(sc.results[:cap(sc.results)]) // drop references into the bundle
+	sc.results = sc.results[:0]
+	scratchPool.Put(sc)
 }
 
 // etagMatch reports whether If-None-Match names etag (or is "*"). Weak

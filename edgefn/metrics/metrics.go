@@ -26,6 +26,84 @@ var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 
 type evalKey struct{ flag, variant, reason string }
 
+// evalCounts counts the evaluations of one flag by variant and reason.
+// The list is copy-on-write: readers load it without a lock, the rare
+// writer (a pair not seen before) copies it under mu.
+type evalCounts struct {
+	mu   sync.Mutex
+	list atomic.Pointer[[]*evalCount]
+}
+
+type evalCount struct {
+	variant, reason string
+	n               atomic.Uint64
+}
+
+func (f *evalCounts) get(variant, reason string) *atomic.Uint64 {
+	if l := f.list.Load(); l != nil {
+		for _, c := range *l {
+			if c.variant == variant && c.reason == reason {
+				return &c.n
+			}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var old []*evalCount
+	if l := f.list.Load(); l != nil {
+		old = *l
+		for _, c := range old {
+			if c.variant == variant && c.reason == reason {
+				return &c.n
+			}
+		}
+	}
+	c := &evalCount{variant: variant, reason: reason}
+	l := append(append(make([]*evalCount, 0, len(old)+1), old...), c)
+	f.list.Store(&l)
+	return &c.n
+}
+
+// evalTable maps flag keys to their counts. A flag's entry is made once;
+// after that an evaluation costs a read-locked lookup by one string and a
+// short scan.
+type evalTable struct {
+	mu sync.RWMutex
+	m  map[string]*evalCounts
+}
+
+func (t *evalTable) flag(key string) *evalCounts {
+	t.mu.RLock()
+	f := t.m[key]
+	t.mu.RUnlock()
+	if f != nil {
+		return f
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f = t.m[key]; f == nil {
+		if t.m == nil {
+			t.m = map[string]*evalCounts{}
+		}
+		f = &evalCounts{}
+		t.m[key] = f
+	}
+	return f
+}
+
+// each calls fn for every counted (flag, variant, reason).
+func (t *evalTable) each(fn func(k evalKey, n uint64)) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for flag, f := range t.m {
+		if l := f.list.Load(); l != nil {
+			for _, c := range *l {
+				fn(evalKey{flag, c.variant, c.reason}, c.n.Load())
+			}
+		}
+	}
+}
+
 type reqKey struct {
 	route  string
 	status int
@@ -47,7 +125,7 @@ func (h *histogram) observe(d time.Duration) {
 type Registry struct {
 	routes  []string
 	latency map[string]*histogram
-	evals   sync.Map // evalKey -> *atomic.Uint64
+	evals   evalTable
 	reqs    sync.Map // reqKey -> *atomic.Uint64
 	limited sync.Map // route -> *atomic.Uint64
 
@@ -81,7 +159,15 @@ func counter(m *sync.Map, k any) *atomic.Uint64 {
 // keys that are not in the bundle, so that callers cannot grow the label
 // set.
 func (r *Registry) Evaluation(flag, variant, reason string) {
-	counter(&r.evals, evalKey{flag, variant, reason}).Add(1)
+	r.evals.flag(flag).get(variant, reason).Add(1)
+}
+
+// Evaluations counts n evaluations (a bulk answer's); at returns the i-th.
+func (r *Registry) Evaluations(n int, at func(i int) (flag, variant, reason string)) {
+	for i := 0; i < n; i++ {
+		flag, variant, reason := at(i)
+		r.evals.flag(flag).get(variant, reason).Add(1)
+	}
 }
 
 // Request counts one answered request and its duration.
@@ -172,14 +258,14 @@ func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time)
 	return err
 }
 
-type evalCount struct {
+type evalSample struct {
 	k evalKey
 	n uint64
 }
 
-func sortedEvals(m *sync.Map) []evalCount {
-	var out []evalCount
-	m.Range(func(k, v any) bool { out = append(out, evalCount{k.(evalKey), v.(*atomic.Uint64).Load()}); return true })
+func sortedEvals(t *evalTable) []evalSample {
+	var out []evalSample
+	t.each(func(k evalKey, n uint64) { out = append(out, evalSample{k, n}) })
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].k, out[j].k
 		if a.flag != b.flag {
@@ -237,7 +323,8 @@ const EMFNamespace = "edgeflag"
 // LastKnownGood, and the Requests, Evaluations and RefreshFailures counted
 // since the previous line.
 func (r *Registry) WriteEMF(w io.Writer, st source.Status, project, env string, now time.Time) error {
-	reqs, evals := total(&r.reqs), total(&r.evals)
+	reqs, evals := total(&r.reqs), uint64(0)
+	r.evals.each(func(_ evalKey, n uint64) { evals += n })
 	var fails uint64
 	for _, n := range st.Failures {
 		fails += n

@@ -159,3 +159,41 @@ func TestEMF(t *testing.T) {
 		t.Errorf("LastEMF %v", r.LastEMF())
 	}
 }
+
+// TestEvaluationsConcurrent: the batch counter and the single one count
+// into the same series, from many goroutines at once (go test -race), and
+// new (flag, variant, reason) triples appear while others are counted.
+func TestEvaluationsConcurrent(t *testing.T) {
+	r := metrics.New([]string{"ofrep_bulk"})
+	flags := []string{"a", "b", "c"}
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 500; i++ {
+				r.Evaluations(len(flags), func(j int) (string, string, string) {
+					return flags[j], "v" + strconv.Itoa(i%3), "SPLIT"
+				})
+				r.Evaluation("a", "v0", "SPLIT")
+			}
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	var b bytes.Buffer
+	if err := r.WritePrometheus(&b, status(), now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	// i%3 over 500 iterations: 167, 167, 166 times. a/v0: 8 x (167 + 500).
+	for _, want := range []string{
+		`edgefn_evaluations_total{flag="a",variant="v0",reason="SPLIT"} 5336`,
+		`edgefn_evaluations_total{flag="b",variant="v1",reason="SPLIT"} 1336`,
+		`edgefn_evaluations_total{flag="c",variant="v2",reason="SPLIT"} 1328`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+}
