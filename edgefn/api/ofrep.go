@@ -135,7 +135,7 @@ func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
 	h.expose(r, c, RouteOFREPBulk, ctx, v.version, results)
 	var etag string
 	etag, sc.buf = bulkETag(sc.buf[:0], v.b.ETag, results)
-	w.Header().Set("ETag", etag)
+	w.Header().Set("Etag", etag) // ETag, canonical form
 	w.Header().Set("Cache-Control", "private, no-cache")
 	if etagMatch(r, etag) {
 		w.WriteHeader(http.StatusNotModified)

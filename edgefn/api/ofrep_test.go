@@ -196,3 +196,28 @@ func TestOFREPBulkConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestOFREPBodyFraming: a body of declared length and a chunked one (no
+// length) decode alike; a Content-Type with parameters is accepted.
+func TestOFREPBodyFraming(t *testing.T) {
+	s := newServer(t, nil)
+	body := `{"context":{"targetingKey":"u-1","plan":"pro"}}`
+	want := s.do("POST", "/ofrep/v1/evaluate/flags/new-checkout", body, key(fixture.Backend)...)
+	for name, ct := range map[string]string{"chunked": "application/json", "charset": "application/json; charset=utf-8"} {
+		req, _ := http.NewRequest("POST", s.srv.URL+"/ofrep/v1/evaluate/flags/new-checkout", io.MultiReader(strings.NewReader(body)))
+		if name != "chunked" {
+			req, _ = http.NewRequest("POST", s.srv.URL+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(body))
+		}
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-API-Key", fixture.Backend)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Equal(got, want.body) || (name == "chunked") != (req.ContentLength == 0) {
+			t.Errorf("%s: %d %s (length %d), want %s", name, resp.StatusCode, got, req.ContentLength, want.body)
+		}
+	}
+}

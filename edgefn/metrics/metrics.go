@@ -104,11 +104,6 @@ func (t *evalTable) each(fn func(k evalKey, n uint64)) {
 	}
 }
 
-type reqKey struct {
-	route  string
-	status int
-}
-
 type histogram struct {
 	counts []atomic.Uint64 // per bucket, then +Inf
 	sumNs  atomic.Uint64
@@ -126,7 +121,9 @@ type Registry struct {
 	routes  []string
 	latency map[string]*histogram
 	evals   evalTable
-	reqs    sync.Map // reqKey -> *atomic.Uint64
+	// reqs counts answers by route and status code (one slot per code:
+	// a lookup without hashing, locks or allocation).
+	reqs    map[string]*[1000]atomic.Uint64
 	limited sync.Map // route -> *atomic.Uint64
 
 	emfMu   sync.Mutex
@@ -140,9 +137,11 @@ type Registry struct {
 // New returns a registry for the given route names; requests of other
 // routes are counted as "other".
 func New(routes []string) *Registry {
-	r := &Registry{routes: append(append([]string(nil), routes...), "other"), latency: map[string]*histogram{}}
+	r := &Registry{routes: append(append([]string(nil), routes...), "other"), latency: map[string]*histogram{},
+		reqs: map[string]*[1000]atomic.Uint64{}}
 	for _, rt := range r.routes {
 		r.latency[rt] = &histogram{counts: make([]atomic.Uint64, len(LatencyBuckets)+1)}
+		r.reqs[rt] = new([1000]atomic.Uint64)
 	}
 	return r
 }
@@ -176,7 +175,10 @@ func (r *Registry) Request(route string, status int, d time.Duration) {
 	if !ok {
 		route, h = "other", r.latency["other"]
 	}
-	counter(&r.reqs, reqKey{route, status}).Add(1)
+	if status < 100 || status > 999 {
+		status = 0
+	}
+	r.reqs[route][status].Add(1)
 	h.observe(d)
 }
 
@@ -195,20 +197,12 @@ func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time)
 		fmt.Fprintf(&b, "edgefn_evaluations_total{flag=%s,variant=%s,reason=%s} %d\n", q(e.k.flag), q(e.k.variant), q(e.k.reason), e.n)
 	}
 	help("edgefn_requests_total", "counter", "Answered HTTP requests by route and status.")
-	type rq struct {
-		k reqKey
-		n uint64
-	}
-	var rqs []rq
-	r.reqs.Range(func(k, v any) bool { rqs = append(rqs, rq{k.(reqKey), v.(*atomic.Uint64).Load()}); return true })
-	sort.Slice(rqs, func(i, j int) bool {
-		if rqs[i].k.route != rqs[j].k.route {
-			return rqs[i].k.route < rqs[j].k.route
+	for _, rt := range sortedKeys(r.reqs) {
+		for status := range r.reqs[rt] {
+			if n := r.reqs[rt][status].Load(); n > 0 {
+				fmt.Fprintf(&b, "edgefn_requests_total{route=%s,status=\"%d\"} %d\n", q(rt), status, n)
+			}
 		}
-		return rqs[i].k.status < rqs[j].k.status
-	})
-	for _, x := range rqs {
-		fmt.Fprintf(&b, "edgefn_requests_total{route=%s,status=\"%d\"} %d\n", q(x.k.route), x.k.status, x.n)
 	}
 	help("edgefn_request_duration_seconds", "histogram", "Request handling time by route.")
 	for _, rt := range r.routes {
@@ -279,7 +273,7 @@ func sortedEvals(t *evalTable) []evalSample {
 	return out
 }
 
-func sortedKeys(m map[string]uint64) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
@@ -323,7 +317,12 @@ const EMFNamespace = "edgeflag"
 // LastKnownGood, and the Requests, Evaluations and RefreshFailures counted
 // since the previous line.
 func (r *Registry) WriteEMF(w io.Writer, st source.Status, project, env string, now time.Time) error {
-	reqs, evals := total(&r.reqs), uint64(0)
+	var reqs, evals uint64
+	for _, byStatus := range r.reqs {
+		for i := range byStatus {
+			reqs += byStatus[i].Load()
+		}
+	}
 	r.evals.each(func(_ evalKey, n uint64) { evals += n })
 	var fails uint64
 	for _, n := range st.Failures {
@@ -373,10 +372,4 @@ func (r *Registry) LastEMF() time.Time {
 	r.emfMu.Lock()
 	defer r.emfMu.Unlock()
 	return r.emfLast.at
-}
-
-func total(m *sync.Map) uint64 {
-	var n uint64
-	m.Range(func(_, v any) bool { n += v.(*atomic.Uint64).Load(); return true })
-	return n
 }
