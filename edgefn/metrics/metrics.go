@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	rtmetrics "runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -248,8 +249,33 @@ func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time)
 	for _, k := range sortedKeys(st.Refreshes) {
 		fmt.Fprintf(&b, "edgefn_refreshes_total{outcome=%s} %d\n", q(k), st.Refreshes[k])
 	}
+	writeRuntime(&b, help)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// runtimeSamples are the Go runtime figures /metrics exposes, to watch a
+// long-running server for leaks (goroutines, heap) and its collector.
+var runtimeSamples = []struct{ name, typ, help, sample string }{
+	{"edgefn_go_goroutines", "gauge", "Goroutines that currently exist.", "/sched/goroutines:goroutines"},
+	{"edgefn_go_heap_objects_bytes", "gauge", "Bytes of heap objects, live and not yet swept.", "/memory/classes/heap/objects:bytes"},
+	{"edgefn_go_memory_bytes", "gauge", "All memory the Go runtime has mapped.", "/memory/classes/total:bytes"},
+	{"edgefn_go_gc_cycles_total", "counter", "Completed garbage collection cycles.", "/gc/cycles/total:gc-cycles"},
+}
+
+func writeRuntime(b *strings.Builder, help func(name, typ, text string)) {
+	samples := make([]rtmetrics.Sample, len(runtimeSamples))
+	for i, r := range runtimeSamples {
+		samples[i].Name = r.sample
+	}
+	rtmetrics.Read(samples)
+	for i, r := range runtimeSamples {
+		if samples[i].Value.Kind() != rtmetrics.KindUint64 {
+			continue // not in this Go version
+		}
+		help(r.name, r.typ, r.help)
+		fmt.Fprintf(b, "%s %d\n", r.name, samples[i].Value.Uint64())
+	}
 }
 
 type evalSample struct {

@@ -92,6 +92,15 @@ func TestPrometheusText(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, values[k], v)
 		}
 	}
+	// The runtime's figures are there and plausible.
+	for _, name := range []string{"edgefn_go_goroutines", "edgefn_go_heap_objects_bytes", "edgefn_go_memory_bytes"} {
+		if n, err := strconv.ParseUint(values[name], 10, 64); err != nil || n == 0 {
+			t.Errorf("%s = %q", name, values[name])
+		}
+	}
+	if _, ok := values["edgefn_go_gc_cycles_total"]; !ok || typed["edgefn_go_gc_cycles_total"] != "counter" {
+		t.Errorf("edgefn_go_gc_cycles_total missing")
+	}
 	// Buckets are cumulative.
 	prev := -1
 	for _, ub := range metrics.LatencyBuckets {
