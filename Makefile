@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration e2e wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration e2e wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench package deploy lint bench bench-edgefn fuzz clean
 
 all: build
 
@@ -155,10 +155,18 @@ lint:
 # Benchmarks: every number docs/performance.md quotes, 5 runs on one core,
 # one package at a time (-p 1) so packages do not compete for the 2 cores.
 # Compare with the peers and take medians as docs/performance.md shows.
-BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events ./edgefn/client
+BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events ./edgefn/client ./edgefn/api
 BENCH_OUT ?= bench-results.txt
 bench:
 	set -o pipefail; $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=5 -cpu=1 -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
+
+# edgefn over HTTP against GO Feature Flag's relay proxy and a trivial handler (wrk),
+# cold start and memory, and the 5-minute republishing soak: docs/performance.md.
+# Not part of test (about 15 minutes; the relay proxy's first build ~5 more).
+bench-edgefn:
+	edgefn/bench/http.sh
+	edgefn/bench/startup.sh
+	edgefn/bench/soak.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/ir
