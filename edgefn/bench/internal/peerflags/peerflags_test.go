@@ -53,7 +53,7 @@ var (
 )
 
 // TestPeerSemantics: the edgeflag set behaves as the peers' flag set
-// (peerbench's semantics tests): f1 on, f2's three rules in order and its
+// (the semantics the peer engines' benchmarks check): f1 on, f2's three rules in order and its
 // split, f3's 10 % rollout, every F2-like flag "senior" for Context.
 func TestPeerSemantics(t *testing.T) {
 	e := engine(t, Peer)
