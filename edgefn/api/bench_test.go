@@ -76,14 +76,17 @@ func (d *discard) Write(p []byte) (int, error) {
 }
 
 func benchOFREP(b *testing.B, path, want string) {
-	h := peerHandler(b)
-	body := strings.NewReader(peerBody)
+	benchHandler(b, peerHandler(b), path, peerBody, want)
+}
+
+func benchHandler(b *testing.B, h http.Handler, path, reqBody, want string) {
+	body := strings.NewReader(reqBody)
 	req, _ := http.NewRequest("POST", "http://edgefn"+path, body)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-API-Key", fixture.Backend)
 	w := &discard{h: http.Header{}}
 	run := func() {
-		body.Reset(peerBody)
+		body.Reset(reqBody)
 		req.Body = io.NopCloser(body)
 		clear(w.h)
 		w.status, w.n = 0, 0
@@ -113,4 +116,15 @@ func BenchmarkOFREPSingle(b *testing.B) {
 
 func BenchmarkOFREPBulk(b *testing.B) {
 	benchOFREP(b, "/ofrep/v1/evaluate/flags", `"key":"f2_099","value":"senior"`)
+}
+
+// BenchmarkOFREPObject: an object value (the fixture's banner flag), the
+// one value kind not written by a scalar fast path.
+func BenchmarkOFREPObject(b *testing.B) {
+	env := fixture.New(b)
+	h := env.Handler(func(c *api.Config) {
+		c.Rates = map[string]*auth.Rate{api.RouteOFREP: nil}
+		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	})
+	benchHandler(b, h, "/ofrep/v1/evaluate/flags/banner", `{"context":{"targetingKey":"u-1","country":"US"}}`, `"title":"Spring sale"`)
 }
