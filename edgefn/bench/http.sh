@@ -61,6 +61,7 @@ wrk_script "$OUT/plain.lua" "X-Bench" "1"
 declare -A URL=([edgefn-single]="$E/ofrep/v1/evaluate/flags/f2" [goff-single]="$G/ofrep/v1/evaluate/flags/f2"
 	[trivial]="$T/ofrep/v1/evaluate/flags/f2" [edgefn-bulk]="$E/ofrep/v1/evaluate/flags" [goff-bulk]="$G/ofrep/v1/evaluate/flags")
 declare -A LUA=([edgefn-single]=edgefn [goff-single]=plain [trivial]=plain [edgefn-bulk]=edgefn [goff-bulk]=plain)
+declare -A SERVER=([edgefn-single]=edgefn [goff-single]=goff [trivial]=trivial [edgefn-bulk]=edgefn [goff-bulk]=goff)
 ORDER=(edgefn-single goff-single trivial edgefn-bulk goff-bulk)
 
 echo "http.sh: warming up" >&2
@@ -69,14 +70,17 @@ for t in "${ORDER[@]}"; do
 done
 
 TSV=$OUT/runs.tsv
-printf 'round\ttarget\treq_per_s\tp50_ms\tp99_ms\terrors\tload1\n' >"$TSV"
+printf 'round\ttarget\treq_per_s\tp50_ms\tp99_ms\terrors\tload1\tcpu_us_per_req\n' >"$TSV"
 for r in $(seq 1 "$ROUNDS"); do
 	for t in "${ORDER[@]}"; do
 		load=$(load1)
 		raw=$OUT/wrk-$r-$t.txt
+		pid=$(cat "$OUT/${SERVER[$t]}.pid")
+		cpu0=$(cpu_ticks "$pid")
 		taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$OUT/${LUA[$t]}.lua" "${URL[$t]}" >"$raw"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$(wrk_rps "$raw")" "$(wrk_pct "$raw" 50%)" "$(wrk_pct "$raw" 99%)" \
-			"$(wrk_errors "$raw")" "$load" | tee -a "$TSV" >&2
+		cpu1=$(cpu_ticks "$pid")
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$t" "$(wrk_rps "$raw")" "$(wrk_pct "$raw" 50%)" "$(wrk_pct "$raw" 99%)" \
+			"$(wrk_errors "$raw")" "$load" "$(cpu_per_request "$cpu0" "$cpu1" "$raw")" | tee -a "$TSV" >&2
 	done
 done
 for s in edgefn goff trivial; do

@@ -124,6 +124,15 @@ EOT
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
+# cpu_ticks PID: the process's user + system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# cpu_per_request TICKS0 TICKS1 WRKFILE: server CPU microseconds per request
+# (the figure other processes on the machine disturb least).
+cpu_per_request() {
+	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.1f\n", (b - a) / hz * 1e6 / $1}' "$3"
+}
+
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 
 # wrk_pct FILE 99%: that latency percentile in ms.
@@ -152,14 +161,16 @@ median() { sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; e
 # summarize TSV: medians per target and the ratios.
 summarize() {
 	local tsv=$1 t
-	declare -A RPS P99
-	echo "| target | req/s (median) | p50 ms | p99 ms (median) | errors | req/s of the rounds | 1-min load |"
-	echo "|---|---:|---:|---:|---:|---|---|"
+	declare -A RPS P99 CPU
+	echo "| target | req/s (median) | p50 ms | p99 ms (median) | server CPU µs/request (median) | errors | req/s of the rounds | 1-min load |"
+	echo "|---|---:|---:|---:|---:|---:|---|---|"
 	for t in edgefn-single goff-single trivial edgefn-bulk goff-bulk; do
 		RPS[$t]=$(awk -F'\t' -v t="$t" '$2 == t {print $3}' "$tsv" | median)
 		P99[$t]=$(awk -F'\t' -v t="$t" '$2 == t {print $5}' "$tsv" | median)
-		printf '| %s | %.0f | %s | %s | %s | %s | %s |\n' "$t" "${RPS[$t]}" \
+		CPU[$t]=$(awk -F'\t' -v t="$t" '$2 == t {print $8}' "$tsv" | median)
+		printf '| %s | %.0f | %s | %s | %s | %s | %s | %s |\n' "$t" "${RPS[$t]}" \
 			"$(awk -F'\t' -v t="$t" '$2 == t {print $4}' "$tsv" | median)" "${P99[$t]}" \
+			"${CPU[$t]}" \
 			"$(awk -F'\t' -v t="$t" '$2 == t {n += $6} END {print n + 0}' "$tsv")" \
 			"$(awk -F'\t' -v t="$t" '$2 == t {printf "%s%.0f", s, $3; s = " "}' "$tsv")" \
 			"$(awk -F'\t' -v t="$t" '$2 == t {printf "%s%s", s, $7; s = " "}' "$tsv")"
@@ -167,5 +178,8 @@ summarize() {
 	echo
 	awk -v es="${RPS[edgefn-single]}" -v gs="${RPS[goff-single]}" -v tr="${RPS[trivial]}" \
 		-v eb="${RPS[edgefn-bulk]}" -v gb="${RPS[goff-bulk]}" 'BEGIN {
-		printf "ratios: edgefn/relay-proxy single %.1fx, bulk %.1fx; edgefn single / trivial handler %.2f\n", es / gs, eb / gb, es / tr }'
+		printf "req/s ratios: edgefn/relay-proxy single %.1fx, bulk %.1fx; edgefn single / trivial handler %.2f\n", es / gs, eb / gb, es / tr }'
+	awk -v es="${CPU[edgefn-single]}" -v gs="${CPU[goff-single]}" -v tr="${CPU[trivial]}" \
+		-v eb="${CPU[edgefn-bulk]}" -v gb="${CPU[goff-bulk]}" 'BEGIN {
+		printf "server CPU per request: relay-proxy/edgefn single %.1fx, bulk %.1fx; edgefn single / trivial handler %.2f\n", gs / es, gb / eb, es / tr }'
 }
