@@ -18,11 +18,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -375,16 +373,7 @@ func TestBootstrapRefreshOnInvocation(t *testing.T) {
 // and returns the set-up and a fault proxy in front of the server.
 func s3Env(t *testing.T) (*devenv.Env, *s3fault.Proxy, string) {
 	t.Helper()
-	raw := os.Getenv("EDGEFLAG_S3_URL")
-	if raw == "" {
-		t.Fatal("EDGEFLAG_S3_URL is not set: run the integration tests through .ci/versitygw.sh (make integration)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/lambda-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	e := devenv.New(t, "../../examples/shop", "shop", "production", u.String())
+	e := devenv.New(t, "../../examples/shop", "shop", "production", devenv.S3Store(t))
 	e.Publish()
 	p, err := s3fault.Start(os.Getenv("EDGEFLAG_S3_ENDPOINT"))
 	if err != nil {

@@ -10,11 +10,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/cli"
 )
@@ -111,4 +113,21 @@ func (e *Env) LambdaEnv(extra ...string) []string {
 	return append([]string{"EDGEFN_STORE=" + e.Store, "EDGEFN_PROJECT=" + e.Project, "EDGEFN_ENV=" + e.Environment,
 		"EDGEFN_JWKS=" + e.JWKS, "EDGEFN_API_KEYS=" + e.APIKeys, "EDGEFN_TOKEN_KEY=" + e.TokenKey,
 		"EDGEFN_CACHE_DIR=" + filepath.Join(e.Dir, "lambda-cache")}, extra...)
+}
+
+// S3Store returns the integration tests' S3 store (EDGEFLAG_S3_URL, set
+// by .ci/versitygw.sh) with a fresh prefix of its own, failing (never
+// skipping) when the server is not there.
+func S3Store(t testing.TB) string {
+	t.Helper()
+	raw := os.Getenv("EDGEFLAG_S3_URL")
+	if raw == "" {
+		t.Fatal("EDGEFLAG_S3_URL is not set: run the integration tests through .ci/versitygw.sh (make integration)")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/edgefn-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	return u.String()
 }
