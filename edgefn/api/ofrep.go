@@ -99,7 +99,7 @@ func (h *Handler) ofrepOne(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := v.context(raw)
 	res := v.b.Engine.Evaluate(key, ctx, c.now)
 	h.cfg.Metrics.Evaluation(res.Key, res.Variant, string(res.Reason))
-	h.expose(r, c, RouteOFREP, ctx, v.version, []eval.Result{res})
+	h.expose(r, c, RouteOFREP, ctx, v.version, []eval.Result{res}, nil)
 	out := appendOFREPSuccess(make([]byte, 0, 256), &res)
 	writeBody(w, http.StatusOK, "application/json", append(out, '\n'))
 }
@@ -132,7 +132,7 @@ func (h *Handler) ofrepBulk(w http.ResponseWriter, r *http.Request, c *call) {
 	h.cfg.Metrics.Evaluations(len(results), func(i int) (flag, variant, reason string) {
 		return results[i].Key, results[i].Variant, string(results[i].Reason)
 	})
-	h.expose(r, c, RouteOFREPBulk, ctx, v.version, results)
+	sc.exposures = h.expose(r, c, RouteOFREPBulk, ctx, v.version, results, sc.exposures)
 	var etag string
 	etag, sc.buf = bulkETag(sc.buf[:0], v.b.ETag, results)
 	w.Header().Set("Etag", etag) // ETag, canonical form
@@ -185,8 +185,9 @@ func bulkETag(buf []byte, bundleETag string, rs []eval.Result) (string, []byte) 
 
 // scratch holds a bulk answer's buffers between requests.
 type scratch struct {
-	results []eval.Result
-	buf     []byte
+	results   []eval.Result
+	exposures []Exposure
+	buf       []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -198,7 +199,8 @@ const maxPooled = 1 << 20
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(sc *scratch) {
-	if cap(sc.buf) > maxPooled || cap(sc.results)*int(unsafe.Sizeof(eval.Result{})) > maxPooled {
+	if cap(sc.buf) > maxPooled || cap(sc.results)*int(unsafe.Sizeof(eval.Result{})) > maxPooled ||
+		cap(sc.exposures)*int(unsafe.Sizeof(Exposure{})) > maxPooled {
 		return
 	}
 	clear(sc.results[:cap(sc.results)]) // drop references into the bundle
@@ -221,20 +223,24 @@ func etagMatch(r *http.Request, etag string) bool {
 	return false
 }
 
-// expose hands the served evaluations to the exposure sink.
-func (h *Handler) expose(r *http.Request, c *call, route string, ctx eval.Context, version uint64, rs []eval.Result) {
+// expose hands the served evaluations to the exposure sink, in buf (a
+// reused batch; the sink does not keep it) and returns buf for reuse.
+func (h *Handler) expose(r *http.Request, c *call, route string, ctx eval.Context, version uint64, rs []eval.Result, buf []Exposure) []Exposure {
 	if h.cfg.Exposures == nil || len(rs) == 0 {
-		return
+		return buf
 	}
 	unit := targetingKey(ctx)
 	untracked := strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderExposures)), "off")
-	batch := make([]Exposure, 0, len(rs))
+	principal := c.principal.ID()
+	batch := buf[:0]
 	for i := range rs {
 		if rs[i].Reason == eval.ReasonError {
 			continue
 		}
 		batch = append(batch, Exposure{Flag: rs[i].Key, Variant: rs[i].Variant, Reason: string(rs[i].Reason), Unit: unit,
-			Version: version, Route: route, Principal: c.principal.ID(), Time: c.now, Metadata: rs[i].Metadata, Untracked: untracked})
+			Version: version, Route: route, Principal: principal, Time: c.now, Metadata: rs[i].Metadata, Untracked: untracked})
 	}
 	h.cfg.Exposures.Exposures(r.Context(), batch)
+	clear(batch) // drop references into the bundle
+	return batch[:0]
 }
