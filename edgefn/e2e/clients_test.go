@@ -6,13 +6,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,22 +21,9 @@ import (
 
 const apiKey = devenv.APIKey
 
-// edgefnBin is edgefn built for this test binary (TestMain).
-var edgefnBin string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "edgefn-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	edgefnBin = filepath.Join(dir, "edgefn")
-	if out, err := exec.Command("go", "build", "-o", edgefnBin, "../cmd/edgefn").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build edgefn: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	devenv.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -56,7 +41,7 @@ func start(t *testing.T) *server {
 	e := devenv.New(t, "testdata/flags", "e2e", "production", "")
 	e.Publish()
 	ready := e.ReadyFile()
-	cmd := exec.Command(edgefnBin, e.ServeArgs()...)
+	cmd := exec.Command(devenv.Edgefn(t), e.ServeArgs()...)
 	s := &server{log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {

@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,30 +34,13 @@ import (
 	"github.com/edgeflag/edgeflag/edgefn/internal/s3fault"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
+// bootstrap is cmd/edgefn built as `make lambda` builds it.
+func bootstrap(t *testing.T) string { return devenv.Edgefn(t) }
 
-// bootstrap builds cmd/edgefn as a Lambda bootstrap once per test binary.
-func bootstrap(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "edgefn-bootstrap")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(binDir, "bootstrap"), "../cmd/edgefn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = errors.New("build bootstrap: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, "bootstrap")
+func TestMain(m *testing.M) {
+	code := m.Run()
+	devenv.RemoveBuilds()
+	os.Exit(code)
 }
 
 // function is one Lambda execution environment running the bootstrap.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,16 +18,19 @@ import (
 	"github.com/edgeflag/edgeflag/publisher/cli"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	devenv.RemoveBuilds()
+	os.Exit(code)
+}
+
 // TestSoakShort is the short soak of make test: 10 s of OFREP load on a
 // real edgefn serve (the peer flag set) while a new version is published
 // every second. It asserts no error: every answer right, every publish
 // served, no version going back. (The 5-minute soak with its goroutine
 // and memory figures is edgefn/bench/soak.sh; docs/performance.md.)
 func TestSoakShort(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "edgefn")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/edgefn").CombinedOutput(); err != nil {
-		t.Fatalf("build edgefn: %v\n%s", err, out)
-	}
+	bin := devenv.Edgefn(t)
 	e := devenv.New(t, "../flags/peer", "bench", "production", "")
 	e.Publish()
 	cmd := exec.Command(bin, e.ServeArgs("--refresh-interval", "1s", "--rate-limits", "ofrep=off,ofrep_bulk=off", "--log-level", "warn")...)

@@ -10,11 +10,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,4 +133,40 @@ func S3Store(t testing.TB) string {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/edgefn-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	return u.String()
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// Edgefn returns cmd/edgefn built as `make lambda` builds the Lambda
+// bootstrap (-tags lambda.norpc, CGO_ENABLED=0): the binary that is both
+// `edgefn serve` and the function. It is built once per test binary;
+// call RemoveBuilds from TestMain after m.Run.
+func Edgefn(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "edgefn-build"); buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(buildDir, "bootstrap"),
+			"github.com/edgeflag/edgeflag/edgefn/cmd/edgefn")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build edgefn: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "bootstrap")
+}
+
+// RemoveBuilds removes what Edgefn built.
+func RemoveBuilds() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 }
