@@ -7,65 +7,6 @@ import (
 	"strings"
 )
 
-// opName returns the Go name of the operator ("OpAnd"), or "Op(N)".
-func opName(o Op) string {
-	switch o {
-	case OpInvalid:
-		return "OpInvalid"
-	case OpConst:
-		return "OpConst"
-	case OpAttr:
-		return "OpAttr"
-	case OpNow:
-		return "OpNow"
-	case OpNot:
-		return "OpNot"
-	case OpAnd:
-		return "OpAnd"
-	case OpOr:
-		return "OpOr"
-	case OpEq:
-		return "OpEq"
-	case OpNe:
-		return "OpNe"
-	case OpLt:
-		return "OpLt"
-	case OpLe:
-		return "OpLe"
-	case OpGt:
-		return "OpGt"
-	case OpGe:
-		return "OpGe"
-	case OpIn:
-		return "OpIn"
-	case OpStartsWith:
-		return "OpStartsWith"
-	case OpEndsWith:
-		return "OpEndsWith"
-	case OpContains:
-		return "OpContains"
-	case OpMatches:
-		return "OpMatches"
-	case OpSize:
-		return "OpSize"
-	case OpHas:
-		return "OpHas"
-	case OpSemver:
-		return "OpSemver"
-	case OpTimestamp:
-		return "OpTimestamp"
-	case OpInSegment:
-		return "OpInSegment"
-	case OpVariant:
-		return "OpVariant"
-	case OpList:
-		return "OpList"
-	case OpBool:
-		return "OpBool"
-	}
-	return "Op(" + strconv.Itoa(int(o)) + ")"
-}
-
 // isBoolOp reports whether o yields true/false/unknown (a condition).
 func isBoolOp(o Op) bool {
 	switch o {
@@ -149,7 +90,7 @@ func (b *Bundle) validate() error {
 			return errf(": root node ", itoa(int(r)), " out of range")
 		}
 		if !isBoolOp(b.Nodes[r].Op) {
-			return errf(": node ", itoa(int(r)), ": root ", opName(b.Nodes[r].Op), " is not boolean")
+			return errf(": node ", itoa(int(r)), ": root ", b.Nodes[r].Op.String(), "() is not boolean")
 		}
 		if bad[r] >= 0 {
 			return errf(": node ", itoa(int(bad[r])), ": ", nodeErr[bad[r]].Error())
@@ -363,20 +304,20 @@ func (b *Bundle) checkNode(i int32) error {
 	nd := b.Nodes[i]
 	child := func(c int32, boolean bool) error {
 		if c < 0 || c >= i {
-			return errf("operand ", itoa(int(c)), " of ", opName(nd.Op), " is not an earlier node")
+			return errf("operand ", itoa(int(c)), " of ", nd.Op.String(), "() is not an earlier node")
 		}
 		op := b.Nodes[c].Op
 		if boolean && !isBoolOp(op) {
-			return errf("operand of ", opName(nd.Op), " is not boolean")
+			return errf("operand of ", nd.Op.String(), "() is not boolean")
 		}
 		if !boolean && !isValueOp(op) {
-			return errf("operand of ", opName(nd.Op), " is not a value")
+			return errf("operand of ", nd.Op.String(), "() is not a value")
 		}
 		return nil
 	}
 	idx := func(x int32, n int, what string) error {
 		if x < 0 || int(x) >= n {
-			return errf(opName(nd.Op), ": ", what, " index ", itoa(int(x)), " out of range")
+			return errf(nd.Op.String(), "(): ", what, " index ", itoa(int(x)), " out of range")
 		}
 		return nil
 	}
@@ -412,7 +353,7 @@ func (b *Bundle) checkNode(i int32) error {
 		// FuzzDecodeValidateShared).
 		r := b.Nodes[nd.B]
 		if r.Op == OpConst && r.A >= 0 && int(r.A) < len(b.Consts) && b.Consts[r.A].Kind != ConstList {
-			return errf("right operand of OpIn is a constant that is not a list")
+			return errf("right operand of in() is a constant that is not a list")
 		}
 		return nil
 	case OpMatches:
@@ -423,7 +364,7 @@ func (b *Bundle) checkNode(i int32) error {
 			return err
 		}
 		if b.Consts[nd.B].Kind != ConstString {
-			return errf("pattern of OpMatches is not a string constant")
+			return errf("pattern of matches() is not a string constant")
 		}
 		return nil
 	case OpSize, OpSemver, OpTimestamp, OpBool:
@@ -434,7 +375,7 @@ func (b *Bundle) checkNode(i int32) error {
 		return idx(nd.A, len(b.Flags), "flag")
 	case OpList:
 		if nd.A < 0 || nd.B < 0 || int64(nd.A)+int64(nd.B) > int64(len(b.Args)) {
-			return errf("OpList: args ", itoa(int(nd.A)), "+", itoa(int(nd.B)), " out of range")
+			return errf("list(): args ", itoa(int(nd.A)), "+", itoa(int(nd.B)), " out of range")
 		}
 		for _, a := range b.Args[nd.A : nd.A+nd.B] {
 			if err := child(a, false); err != nil {
