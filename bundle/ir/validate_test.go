@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -154,6 +155,9 @@ func TestValidateErrors(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "validate bundle: ") {
 				t.Fatalf("got %v, want error containing %q", err, c.want)
+			}
+			if !errors.Is(err, ErrInvalid) || strings.Count(err.Error(), "validate bundle") != 1 {
+				t.Fatalf("error %q does not wrap ErrInvalid once", err)
 			}
 		})
 	}
