@@ -39,34 +39,157 @@ var (
 // allocated. Errors wrap one of ErrTooLarge, ErrTruncated, ErrTrailingData,
 // ErrUnknownField, ErrUnsupportedVersion or ErrMalformed.
 //
-// Decode does not call Validate. The returned Bundle's strings share one
-// backing string, Variant.Value slices share one backing array, and flags
-// whose variant lists, rule lists or splits are encoded identically may
-// share those slices: treat them as read-only.
+// The returned Bundle is the caller's: it shares no memory with data, and
+// no two of its slices share elements, so it may be changed like a Bundle
+// built by hand. (Its strings share one backing string, which is
+// immutable.) Decode does not call Validate.
 func Decode(data []byte, lim Limits) (*Bundle, error) {
-	lim = lim.codecWithDefaults()
-	if len(data) > lim.MaxBytes {
-		return nil, codecWrap("decode bundle: input of "+strconv.Itoa(len(data))+" bytes exceeds "+strconv.Itoa(lim.MaxBytes), ErrTooLarge)
-	}
-	d := &decDecoder{data: data, lim: lim}
-	b, err := d.bundle()
+	d, err := newDecoder(data, lim, false)
 	if err != nil {
+		return nil, codecWrap("decode bundle", err)
+	}
+	b := &Bundle{}
+	n := d.tables(b)
+	if d.err != nil {
+		return nil, codecWrap("decode bundle", d.err)
+	}
+	if n > 0 {
+		b.Flags = make([]Flag, n)
+		for i := range b.Flags {
+			d.flag(&b.Flags[i])
+			if d.err != nil {
+				return nil, codecWrap("decode bundle", flagContext(i, &b.Flags[i], d.err))
+			}
+		}
+	}
+	if err := d.end(); err != nil {
 		return nil, codecWrap("decode bundle", err)
 	}
 	return b, nil
 }
 
-type decDecoder struct {
-	data []byte
-	pos  int
-	err  error
-	lim  Limits
+func flagContext(i int, f *Flag, err error) error {
+	ctx := "flag " + strconv.Itoa(i)
+	if f.Key != "" {
+		ctx += " " + strconv.Quote(f.Key)
+	}
+	return codecWrap(ctx, err)
+}
 
-	big  string // the string table's bytes
-	off  []int  // entry i is big[off[i]:off[i+1]]
-	nstr int    // entries in the table
-	used []uint64
-	blob []byte // big as bytes, made on first Variant.Value
+// A Reader decodes and validates an encoded bundle one flag at a time,
+// for a loader that turns each flag into its own form and needs no
+// Bundle of them all: it decodes exactly what Decode decodes and applies
+// exactly the checks of Bundle.Validate (all of them by the time Next
+// returns false), without holding more than one decoded flag.
+//
+// Its errors are Decode's (decode failures, wrapping Decode's sentinels)
+// or Validate's (wrapping ErrInvalid); which of two problems in one
+// bundle is reported first may differ from Decode followed by Validate.
+type Reader struct {
+	d      decDecoder
+	tables *Bundle
+	c      *checker
+	n, i   int
+	err    error
+	// rulesNV is the variant count of the last flag with rules: a
+	// repeated rule list was checked against it.
+	rulesNV                 int
+	sameVariants, sameRules bool
+}
+
+// NewReader reads the header and every table before the flags (see
+// Tables) and checks them.
+func NewReader(data []byte, lim Limits) (*Reader, error) {
+	d, err := newDecoder(data, lim, true)
+	if err != nil {
+		return nil, codecWrap("decode bundle", err)
+	}
+	r := &Reader{d: *d, tables: &Bundle{}, rulesNV: -1}
+	r.n = r.d.tables(r.tables)
+	if r.d.err != nil {
+		return nil, codecWrap("decode bundle", r.d.err)
+	}
+	if r.c, err = newChecker(r.tables, r.n); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Tables returns the bundle's project, environment, audience and tables:
+// everything but its flags (Flags is nil). They are valid and the
+// caller's to keep (the Reader does not change them); flags index them.
+func (r *Reader) Tables() *Bundle { return r.tables }
+
+// Len returns the number of flags in the bundle.
+func (r *Reader) Len() int { return r.n }
+
+// Next decodes and checks the next flag into f, overwriting it, and
+// reports whether there was one without error. f's lists (variants,
+// rules, splits, metadata) are the Reader's arrays and its variant values
+// slices of the input: everything f holds but its strings is valid only
+// until the next call to Next and while the input is unchanged, and must
+// not be modified (a repeated list is handed out again, not decoded
+// again). After the last flag Next runs the checks that need every flag
+// and returns false; Err then tells whether the whole bundle decoded and
+// validated.
+func (r *Reader) Next(f *Flag) bool {
+	if r.err != nil || r.i > r.n {
+		return false
+	}
+	if r.i == r.n {
+		r.i++
+		if err := r.d.end(); err != nil {
+			r.err = codecWrap("decode bundle", err)
+		} else {
+			r.err = r.c.finish()
+		}
+		return false
+	}
+	d := &r.d
+	d.flag(f)
+	if d.err != nil {
+		r.err = codecWrap("decode bundle", flagContext(r.i, f, d.err))
+		return false
+	}
+	r.sameVariants = d.repVariants
+	r.sameRules = d.repRules && len(f.Variants) == r.rulesNV
+	if err := r.c.flag(r.i, f, r.sameVariants, r.sameRules); err != nil {
+		r.err = err
+		return false
+	}
+	if len(f.Rules) > 0 {
+		r.rulesNV = len(f.Variants)
+	}
+	r.i++
+	return true
+}
+
+// Repeated reports whether the flag Next last returned has the same
+// variant list as the last flag of its type (variants), and the same
+// rule list, with as many variants, as the last flag that had rules
+// (rules). Equal encodings within one bundle are equal lists, so a loader
+// may reuse what it built from the earlier list.
+func (r *Reader) Repeated() (variants, rules bool) { return r.sameVariants, r.sameRules }
+
+// Err returns the first error of the Reader, or nil; after Next returned
+// false, nil means the whole bundle decoded and validated.
+func (r *Reader) Err() error { return r.err }
+
+// decDecoder reads one encoding. In fresh mode (Decode) every slice it
+// returns is new memory; in reuse mode (Reader) flag slices reuse the
+// destination's backing arrays and variant values alias the input.
+type decDecoder struct {
+	data  []byte
+	pos   int
+	err   error
+	lim   Limits
+	reuse bool
+
+	big     string   // the string table's bytes
+	off     []uint32 // entry i is big[off[i]:off[i+1]]
+	nstr    int      // entries in the table
+	used    []uint64
+	tableAt int // offset of big in data
 
 	nList, nKeys, nVariants, nRules, nWeights, nMeta int
 
@@ -77,44 +200,43 @@ type decDecoder struct {
 	aMeta     decArena[Meta]
 	aStrs     decArena[string]
 	aConsts   decArena[Const]
+	aBytes    decArena[byte]
 
-	// The last decoded section of each kind, to share its slice with an
-	// identical next one (see decRepeat).
-	rVariants [TypeObject + 1]decRepeat[Variant] // by flag type
-	rRules    decRepeat[Rule]
-	rSplit    decRepeat[Weight]
+	// Reuse mode: the arrays a flag's lists are decoded into (variants
+	// one per type; a rule's split array stays with its slot in sRules),
+	// and the encodings the lists in them were decoded from, with their
+	// element counts. A flag whose list has the same encoding gets the
+	// list again without decoding: repVariants, repRules.
+	sVariants             [TypeObject + 1][]Variant
+	sRules                []Rule
+	sMeta                 []Meta
+	sSplit                []Weight // the default serve's
+	rawVariants           [TypeObject + 1][]byte
+	rawRules              []byte
+	lastVariants          [TypeObject + 1][]Variant
+	lastRules             []Rule
+	lastRuleArms          int // split arms inside lastRules
+	repVariants, repRules bool
 }
 
-// decRepeat remembers the encoding of the last variant list, rule list or
-// split decoded (count included) and the slice decoded from it. When the
-// next section of that kind has the same bytes, the decoder hands out the
-// same slice instead of decoding a copy: decoding is a function of the
-// bytes alone (the string table is fixed), so the result would be equal,
-// and the decoded Bundle is read-only. Only the totals checked against
-// Limits still grow; if that would exceed a limit, the section is decoded
-// normally and fails there. Flags of one type commonly repeat their
-// variants, and flags generated from one template their rules and splits;
-// for 10 000 F2-like flags this cut Decode's allocation from 6.1 MB to
-// 1.9 MB and its time by about half (see the commit message).
-type decRepeat[T any] struct {
-	raw   []byte // the section's encoding, a slice of the input
-	elems []T    // never empty once raw is set
-	inner int    // split arms counted inside the section (rule lists)
-}
-
-// match reports whether the input at d.pos starts with the remembered
-// section.
-func (r *decRepeat[T]) match(d *decDecoder) bool {
-	n := len(r.raw)
-	return n != 0 && n <= len(d.data)-d.pos && string(d.data[d.pos:d.pos+n]) == string(r.raw)
-}
-
-// set remembers the section decoded from input offset at to d.pos, unless
-// decoding it failed.
-func (r *decRepeat[T]) set(d *decDecoder, at int, elems []T, inner int) {
-	if d.err == nil {
-		r.raw, r.elems, r.inner = d.data[at:d.pos], elems, inner
+// newDecoder checks the input's size and reads the header and the string
+// table.
+func newDecoder(data []byte, lim Limits, reuse bool) (*decDecoder, error) {
+	lim = lim.codecWithDefaults()
+	if len(data) > lim.MaxBytes {
+		return nil, &codecError{ctx: "input of " + strconv.Itoa(len(data)) + " bytes exceeds " + strconv.Itoa(lim.MaxBytes), err: ErrTooLarge}
 	}
+	d := &decDecoder{data: data, lim: lim, reuse: reuse}
+	d.aBytes.max = 32 << 10
+	d.header()
+	if d.err != nil {
+		return nil, d.err
+	}
+	d.stringTable()
+	if d.err != nil {
+		return nil, codecWrap("string table", d.err)
+	}
+	return d, nil
 }
 
 // fail records the first error, at the current offset, and empties the
@@ -312,43 +434,86 @@ func (d *decDecoder) strField() string {
 	return d.big[a:b]
 }
 
+// bytesField reads the bytes of a present field (a variant value), which
+// must not be empty: a copy of its own (fresh mode) or the table entry in
+// the input (reuse mode).
 func (d *decDecoder) bytesField() []byte {
 	i := d.strIndex()
 	if i < 0 {
 		return nil
 	}
-	a, b := d.off[i], d.off[i+1]
+	a, b := int(d.off[i]), int(d.off[i+1])
 	if a == b {
 		d.fail(ErrMalformed, "explicit empty value (empty fields are omitted)")
 		return nil
 	}
-	if d.blob == nil {
-		d.blob = []byte(d.big)
+	if d.reuse {
+		a, b = a+d.tableAt, b+d.tableAt
+		return d.data[a:b:b]
 	}
-	return d.blob[a:b:b]
+	v := decTake(d, &d.aBytes, b-a)
+	copy(v, d.big[a:b])
+	return v
 }
 
 // decArena is a chunk that element slices are carved from.
 type decArena[T any] struct {
 	free  []T // the unused rest of the current chunk
 	chunk int // the current chunk's length
+	max   int // the longest chunk; 0 means 1024
 }
 
 // decTake carves n elements from an arena. A new chunk is twice the last
-// one (starting at 16 elements), at most 1024, and at most an eighth of the
-// remaining input (each element takes at least one byte), but at least n.
-// Growing from small chunks rather than starting at 1024 matters since
-// Decode shares repeated lists (decRepeat) and may carve only a few: for
-// 1 000 F2-like flags it cut the allocation by ~100 KB (see the commit).
+// one (starting at 16 elements), at most a.max, and at most an eighth of
+// the remaining input (each element takes at least one byte), but at least
+// n. Small first chunks keep a small bundle's decode small.
 func decTake[T any](d *decDecoder, a *decArena[T], n int) []T {
 	if n > len(a.free) {
-		c := min(max(2*a.chunk, 16), 1024, (len(d.data)-d.pos)/8)
+		longest := a.max
+		if longest == 0 {
+			longest = 1024
+		}
+		c := min(max(2*a.chunk, 16), longest, (len(d.data)-d.pos)/8)
 		c = max(c, n)
 		a.free, a.chunk = make([]T, c), c
 	}
 	s := a.free[:n:n]
 	a.free = a.free[n:]
 	return s
+}
+
+// slots returns n zeroed elements for a list of a flag: from the arena
+// (fresh mode) or the scratch array *scratch, grown as needed (reuse
+// mode).
+func slots[T any](d *decDecoder, a *decArena[T], scratch *[]T, n int) []T {
+	if !d.reuse {
+		return decTake(d, a, n)
+	}
+	if cap(*scratch) < n {
+		*scratch = make([]T, n, max(n, 2*cap(*scratch)))
+	}
+	s := (*scratch)[:n]
+	clear(s)
+	return s
+}
+
+// repeats reports whether the input at d.pos starts with raw, a section
+// decoded before.
+func (d *decDecoder) repeats(raw []byte) bool {
+	return len(raw) != 0 && len(raw) <= len(d.data)-d.pos && string(d.data[d.pos:d.pos+len(raw)]) == string(raw)
+}
+
+// splitSlots returns n elements for the split of serve s: from the arena
+// (fresh mode), or s.Split's array, which is a rule's own scratch or the
+// default serve's (reuse mode).
+func (d *decDecoder) splitSlots(s *Serve, n int) []Weight {
+	if !d.reuse {
+		return decTake(d, &d.aWeights, n)
+	}
+	if cap(s.Split) < n {
+		return make([]Weight, n, max(n, 4))
+	}
+	return s.Split[:n]
 }
 
 func (d *decDecoder) header() {
@@ -379,7 +544,11 @@ func (d *decDecoder) stringTable() {
 	if d.err != nil {
 		return
 	}
-	d.off = make([]int, n+1)
+	if len(d.data)-d.pos > math.MaxUint32 {
+		d.fail(ErrTooLarge, "input over 4 GiB")
+		return
+	}
+	d.off = make([]uint32, n+1)
 	d.nstr = n
 	d.used = make([]uint64, (n+63)/64)
 	sum := 0
@@ -400,25 +569,25 @@ func (d *decDecoder) stringTable() {
 			d.fail(ErrTruncated, "string table exceeds the remaining input")
 			return
 		}
-		d.off[i+1] = sum
+		d.off[i+1] = uint32(sum)
 	}
 	d.big = string(d.data[d.pos : d.pos+sum])
 	base := d.pos
+	d.tableAt = base
 	prev := ""
 	// An all-ASCII table (the usual case: keys, names, JSON of ASCII
-	// values) is valid UTF-8 entry by entry; one pass over it replaces a
-	// utf8.ValidString call per entry (~10% of Decode of 10 000 flags,
-	// see the commit).
+	// values) is valid UTF-8 entry by entry: one pass over it instead of
+	// a utf8.ValidString call per entry.
 	ascii := codecASCII(d.data[base : base+sum])
 	for i := 0; i < n; i++ {
 		s := d.big[d.off[i]:d.off[i+1]]
 		if !ascii && !utf8.ValidString(s) {
-			d.pos = base + d.off[i]
+			d.pos = base + int(d.off[i])
 			d.fail(ErrMalformed, "string "+strconv.Itoa(i)+" is not valid UTF-8")
 			return
 		}
 		if i > 0 && s <= prev {
-			d.pos = base + d.off[i]
+			d.pos = base + int(d.off[i])
 			d.fail(ErrMalformed, "string "+strconv.Itoa(i)+" is not after string "+strconv.Itoa(i-1)+" (the table is sorted and unique)")
 			return
 		}
@@ -441,16 +610,9 @@ func codecASCII(b []byte) bool {
 	return or&0x8080808080808080 == 0
 }
 
-func (d *decDecoder) bundle() (*Bundle, error) {
-	d.header()
-	if d.err != nil {
-		return nil, d.err
-	}
-	d.stringTable()
-	if d.err != nil {
-		return nil, codecWrap("string table", d.err)
-	}
-	b := &Bundle{}
+// tables reads the Bundle record up to its flags into b and returns the
+// number of flags; check d.err.
+func (d *decDecoder) tables(b *Bundle) int {
 	var total int
 	m := d.mask(codecBundleAll)
 	if d.err == nil && m&codecBundleAudience == 0 {
@@ -487,7 +649,8 @@ func (d *decDecoder) bundle() (*Bundle, error) {
 			for i := range b.Consts {
 				d.constv(&b.Consts[i], true)
 				if d.err != nil {
-					return nil, codecWrap("const "+strconv.Itoa(i), d.err)
+					d.err = codecWrap("const "+strconv.Itoa(i), d.err)
+					return 0
 				}
 			}
 		}
@@ -508,7 +671,8 @@ func (d *decDecoder) bundle() (*Bundle, error) {
 				nd.A = d.int32v()
 				nd.B = d.int32v()
 				if d.err != nil {
-					return nil, codecWrap("node "+strconv.Itoa(i), d.err)
+					d.err = codecWrap("node "+strconv.Itoa(i), d.err)
+					return 0
 				}
 			}
 		}
@@ -531,41 +695,35 @@ func (d *decDecoder) bundle() (*Bundle, error) {
 			for i := range b.Segments {
 				d.segment(&b.Segments[i])
 				if d.err != nil {
-					return nil, codecWrap("segment "+strconv.Itoa(i), d.err)
+					d.err = codecWrap("segment "+strconv.Itoa(i), d.err)
+					return 0
 				}
 			}
 		}
 	}
 	if m&codecBundleFlags != 0 {
 		total = 0
-		n := d.count(d.lim.MaxFlags, &total, 2, "flag", true)
-		if n > 0 {
-			b.Flags = make([]Flag, n)
-			for i := range b.Flags {
-				d.flag(&b.Flags[i])
-				if d.err != nil {
-					ctx := "flag " + strconv.Itoa(i)
-					if k := b.Flags[i].Key; k != "" {
-						ctx += " " + strconv.Quote(k)
-					}
-					return nil, codecWrap(ctx, d.err)
-				}
-			}
-		}
+		return d.count(d.lim.MaxFlags, &total, 2, "flag", true)
 	}
+	return 0
+}
+
+// end checks that the input ends after the last flag and that every
+// string table entry was used.
+func (d *decDecoder) end() error {
 	if d.err != nil {
-		return nil, d.err
+		return d.err
 	}
 	if d.pos != len(d.data) {
 		d.fail(ErrTrailingData, strconv.Itoa(len(d.data)-d.pos)+" bytes after the end")
-		return nil, d.err
+		return d.err
 	}
 	for i := 0; i < d.nstr; i++ {
 		if d.used[i>>6]&(1<<(uint(i)&63)) == 0 {
-			return nil, codecWrap("string table", &codecError{ctx: "string " + strconv.Itoa(i) + " is never referenced", err: ErrMalformed})
+			return codecWrap("string table", &codecError{ctx: "string " + strconv.Itoa(i) + " is never referenced", err: ErrMalformed})
 		}
 	}
-	return b, nil
+	return nil
 }
 
 // constv reads a constant; top is false for list elements.
@@ -672,7 +830,14 @@ func (d *decDecoder) segment(s *Segment) {
 	}
 }
 
+// flag reads a Flag record into f, overwriting all of it. In reuse mode
+// f's lists are made in the decoder's scratch arrays.
 func (d *decDecoder) flag(f *Flag) {
+	*f = Flag{}
+	if d.reuse {
+		f.Default.Split = d.sSplit[:0]
+	}
+	d.repVariants, d.repRules = false, false
 	m := d.mask(codecFlagAll)
 	if d.err == nil && m&codecFlagType == 0 {
 		d.fail(ErrMalformed, "flag has no type")
@@ -690,16 +855,14 @@ func (d *decDecoder) flag(f *Flag) {
 		f.Type = FlagType(t)
 	}
 	if m&codecFlagVariants != 0 {
-		// Flags of one type often have the same variants (on/off):
-		// remember the last variant list per type.
-		rep := &d.rVariants[min(f.Type, TypeObject)] // Type is checked above unless d.err is set
 		at := d.pos
-		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxVariants-d.nVariants {
-			d.nVariants += n
-			d.pos += len(rep.raw)
-			f.Variants = rep.elems
-		} else if n = d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true); n > 0 {
-			f.Variants = decTake(d, &d.aVariants, n)
+		t := min(f.Type, TypeObject) // valid unless d.err is set
+		if raw := d.rawVariants[t]; d.reuse && d.repeats(raw) && len(d.lastVariants[t]) <= d.lim.MaxVariants-d.nVariants {
+			d.pos += len(raw)
+			d.nVariants += len(d.lastVariants[t])
+			f.Variants, d.repVariants = d.lastVariants[t], true
+		} else if n := d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true); n > 0 {
+			f.Variants = slots(d, &d.aVariants, &d.sVariants[t], n)
 			for i := range f.Variants {
 				v := &f.Variants[i]
 				vm := d.mask(codecVariantAll)
@@ -714,7 +877,9 @@ func (d *decDecoder) flag(f *Flag) {
 					return
 				}
 			}
-			rep.set(d, at, f.Variants, 0)
+			if d.reuse {
+				d.rawVariants[t], d.lastVariants[t] = d.data[at:d.pos], f.Variants
+			}
 		}
 	}
 	if m&codecFlagEnabled != 0 {
@@ -731,15 +896,24 @@ func (d *decDecoder) flag(f *Flag) {
 		f.OffVariant = d.nz32()
 	}
 	if m&codecFlagRules != 0 {
-		rep := &d.rRules
 		at, arms := d.pos, d.nWeights
-		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxRules-d.nRules && rep.inner <= d.lim.MaxWeights-d.nWeights {
-			d.nRules += n
-			d.nWeights += rep.inner
-			d.pos += len(rep.raw)
-			f.Rules = rep.elems
-		} else if n = d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true); n > 0 {
-			f.Rules = decTake(d, &d.aRules, n)
+		if raw := d.rawRules; d.reuse && d.repeats(raw) && len(d.lastRules) <= d.lim.MaxRules-d.nRules &&
+			d.lastRuleArms <= d.lim.MaxWeights-d.nWeights {
+			d.pos += len(raw)
+			d.nRules += len(d.lastRules)
+			d.nWeights += d.lastRuleArms
+			f.Rules, d.repRules = d.lastRules, true
+		} else if n := d.count(d.lim.MaxRules, &d.nRules, 1, "rule", true); n > 0 {
+			if d.reuse && cap(d.sRules) >= n {
+				// Keep each scratch rule's split array for its new rule.
+				f.Rules = d.sRules[:n]
+				for i := range f.Rules {
+					r := &f.Rules[i]
+					*r = Rule{Serve: Serve{Split: r.Serve.Split[:0]}}
+				}
+			} else {
+				f.Rules = slots(d, &d.aRules, &d.sRules, n)
+			}
 			for i := range f.Rules {
 				r := &f.Rules[i]
 				rm := d.mask(codecRuleAll)
@@ -757,7 +931,9 @@ func (d *decDecoder) flag(f *Flag) {
 					return
 				}
 			}
-			rep.set(d, at, f.Rules, d.nWeights-arms)
+			if d.reuse {
+				d.rawRules, d.lastRules, d.lastRuleArms = d.data[at:d.pos], f.Rules, d.nWeights-arms
+			}
 		}
 	}
 	if m&codecFlagDefault != 0 {
@@ -766,6 +942,9 @@ func (d *decDecoder) flag(f *Flag) {
 			d.err = codecWrap("default", d.err)
 			return
 		}
+		if d.reuse {
+			d.sSplit = f.Default.Split[:0]
+		}
 	}
 	if m&codecFlagSalt != 0 {
 		f.Salt = d.strField()
@@ -773,7 +952,7 @@ func (d *decDecoder) flag(f *Flag) {
 	if m&codecFlagMetadata != 0 {
 		n := d.count(d.lim.MaxMeta, &d.nMeta, 1, "metadata", true)
 		if n > 0 {
-			f.Metadata = decTake(d, &d.aMeta, n)
+			f.Metadata = slots(d, &d.aMeta, &d.sMeta, n)
 			for i := range f.Metadata {
 				md := &f.Metadata[i]
 				mm := d.mask(codecMetaAll)
@@ -797,7 +976,8 @@ func (d *decDecoder) flag(f *Flag) {
 	}
 }
 
-// serve reads a Serve in a field; an empty one is the zero value, which is
+// serve reads a Serve in a field into s (whose Split, in reuse mode, is
+// an empty slice to reuse); an empty one is the zero value, which is
 // omitted, so it is rejected.
 func (d *decDecoder) serve(s *Serve) {
 	m := d.mask(codecServeAll)
@@ -813,14 +993,8 @@ func (d *decDecoder) serve(s *Serve) {
 		s.Variant = d.nz32()
 	}
 	if m&codecServeSplit != 0 {
-		rep := &d.rSplit
-		at := d.pos
-		if n := len(rep.elems); rep.match(d) && n <= d.lim.MaxWeights-d.nWeights {
-			d.nWeights += n
-			d.pos += len(rep.raw)
-			s.Split = rep.elems
-		} else if n = d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true); n > 0 {
-			s.Split = decTake(d, &d.aWeights, n)
+		if n := d.count(d.lim.MaxWeights, &d.nWeights, 2, "split arm", true); n > 0 {
+			s.Split = d.splitSlots(s, n)
 			for i := range s.Split {
 				w := &s.Split[i]
 				w.Variant = d.int32v()
@@ -830,7 +1004,6 @@ func (d *decDecoder) serve(s *Serve) {
 				}
 				w.Weight = uint32(u)
 			}
-			rep.set(d, at, s.Split, 0)
 		}
 	}
 	if m&codecServeBucketBy != 0 {
