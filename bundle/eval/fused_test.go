@@ -27,11 +27,13 @@ func TestFusedMatchesGeneric(t *testing.T) {
 	}
 	conds = append(conds, op1(ir.OpBool, at("x")),
 		op(ir.OpIn, at("x"), clist(cs("US"), cs("CA"), cs(""), cs("CAN"))),
+		op(ir.OpIn, at("x"), clist(cs("a"), cs("b"), cs("c"), cs("d"), cs("e"), cs("f"), cs("g"), cs("US"), cs("CAN"))),
 		matches(at("x"), "^m+$"))
 	for i, c := range conds {
 		triFlag(b, fmt.Sprintf("f%03d", i), c)
 	}
 	e := mustLoad(t, b.Bundle)
+	g := allNodes(e, b.Bundle)
 	values := []any{nil, 3.0, 2, 4.5, math.NaN(), "m", "mm", "", "a", "US", "CA", "CAN", "CX", true, false, []any{"m"}}
 	seen := map[pop]bool{}
 	for _, v := range values {
@@ -45,10 +47,10 @@ func TestFusedMatchesGeneric(t *testing.T) {
 				p := e.nodes[i]
 				seen[p.op] = true
 				nd := b.Bundle.Nodes[i]
-				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: p.x}
+				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: g.nodes[i].x}
 				s := state{ctx: ctx, now: testNow}
 				got := e.cond(i, &s)
-				want := e.condSlow(&generic, &s)
+				want := g.condSlow(&generic, &s)
 				if got != want {
 					t.Errorf("%s with x=%#v: fused %d, generic %d", e.keys[fi], v, got, want)
 				}
@@ -62,6 +64,51 @@ func TestFusedMatchesGeneric(t *testing.T) {
 	for o := fStarts; o <= fMatch; o++ {
 		if !seen[o] {
 			t.Errorf("fused op %d not exercised", o)
+		}
+	}
+}
+
+// allNodes returns a copy of e in which every node is prepared, the
+// operands that Load leaves unprepared under a fused node included, so
+// that the generic form of any node can be evaluated.
+func allNodes(e *Engine, b *ir.Bundle) *Engine {
+	g := *e
+	g.nodes = make([]pnode, len(b.Nodes))
+	g.wide, g.strs, g.sets, g.res = nil, nil, nil, nil
+	res := map[string]int32{}
+	for j := range b.Nodes {
+		if err := g.prepareNode(b, int32(j), res); err != nil {
+			panic(err)
+		}
+	}
+	return &g
+}
+
+// TestFusedOperandsNotPrepared checks that Load prepares only what
+// evaluation reaches: the attribute and constant operands of a fused
+// comparison stay zero, a generic node's operands are prepared.
+func TestFusedOperandsNotPrepared(t *testing.T) {
+	b := ir.NewBuilder("p", "e", ir.AudienceServer)
+	list := b.Node(ir.OpConst, b.Const(ir.Const{Kind: ir.ConstList, List: []ir.Const{{Kind: ir.ConstString, Str: "US"}}}), 0)
+	fused := b.Node(ir.OpIn, b.AttrNode("country"), list)
+	generic := b.Node(ir.OpEq, b.AttrNode("plan"), b.AttrNode("tier"))
+	b.Bundle.Flags = []ir.Flag{{Key: "f", Type: ir.TypeBoolean, Variants: boolVariants(), Enabled: true,
+		Rules:   []ir.Rule{{ID: "r", When: b.Node(ir.OpOr, fused, generic), Serve: fixed(1)}},
+		Default: fixed(0), Salt: "f"}}
+	e := mustLoad(t, b.Bundle)
+	nd := b.Bundle.Nodes
+	if e.nodes[fused].op != fInSet || e.nodes[nd[fused].A] != (pnode{}) || e.nodes[list] != (pnode{}) || len(e.wide) != 0 {
+		t.Errorf("operands of the fused node were prepared: %+v %+v, wide %v", e.nodes[nd[fused].A], e.nodes[list], e.wide)
+	}
+	if e.nodes[nd[generic].A].op != pop(ir.OpAttr) || e.nodes[nd[generic].B].op != pop(ir.OpAttr) {
+		t.Errorf("operands of a generic node not prepared: %+v", e.nodes[nd[generic].A])
+	}
+	for _, c := range []struct {
+		ctx  Context
+		want any
+	}{{Context{"country": "US"}, true}, {Context{"plan": "x", "tier": "x"}, true}, {Context{"plan": "x", "tier": "y"}, false}} {
+		if r := e.Evaluate("f", c.ctx, testNow); r.Value != c.want {
+			t.Errorf("%v: %+v", c.ctx, r)
 		}
 	}
 }

@@ -1,34 +1,67 @@
 package eval
 
+// Loading: from IR to the engine's prepared form.
+//
+// Glossary of the prepared form (the names used throughout the engine):
+//
+//	pnode            a prepared node; its index is the IR node's. Either an
+//	                 ir.Op or a fused operator (fStarts...) recognised from
+//	                 an IR pattern such as attr >= const.
+//	pop              a pnode's operator: an ir.Op or a fused one.
+//	wide operand     a node operand too big for a pnode (a constant list, a
+//	                 parsed semver or timestamp, a string set, a regexp),
+//	                 kept in one of the Engine's side tables at index x.
+//	pserve           a prepared ir.Serve: a fixed variant, or a split whose
+//	                 arms are Engine.arms[arm0 : arm0+narm].
+//	arm              one split arm: a variant and its cumulative weight
+//	                 times the bucket count.
+//	prule            a prepared ir.Rule: ID, condition root, pserve.
+//	pvar             a variant: its name and its pre-boxed value.
+//	pflag            a prepared ir.Flag.
+//	noMatch          the serve of an enabled flag whose rules do not match
+//	                 (ir.Flag.Default).
+//	fallbackVariant  what a split serves when the context has no bucketing
+//	                 value (ir.Flag.DefaultVariant).
+//	offVariant       what a disabled flag serves (ir.Flag.OffVariant).
+//	pseg             a prepared segment.
+//
+// Load prepares an ir.Bundle, LoadEncoded prepares an encoding as an
+// ir.Reader decodes it flag by flag; both go through one loader. The
+// engine shares no memory with its input: what it keeps of the IR (node
+// arguments, segment keys, metadata) it copies, except from the tables of
+// its own Reader.
+
 import (
-	"encoding/binary"
 	"errors"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// ErrInvalidBundle is wrapped by every Load error: the bundle failed
-// validation or could not be prepared.
+// ErrInvalidBundle is wrapped by every error of Load and LoadEncoded,
+// next to the cause (an ir sentinel such as ir.ErrInvalid or
+// ir.ErrMalformed, when the cause is one).
 var ErrInvalidBundle = errors.New("invalid bundle")
 
-// loadError is a Load failure: it matches ErrInvalidBundle and the cause
-// with errors.Is.
+// loadError is a Load failure: it matches ErrInvalidBundle and its cause
+// with errors.Is. Its message is "load bundle: " and the cause's.
 type loadError struct {
-	msg   string
+	msg   string // Load's own context; may be empty
 	cause error
 }
 
 func (e *loadError) Error() string {
-	if e.cause == nil {
-		return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.msg
+	s := "load bundle"
+	if e.msg != "" {
+		s += ": " + e.msg
 	}
-	if e.msg == "" {
-		return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.cause.Error()
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
 	}
-	return "load bundle: " + ErrInvalidBundle.Error() + ": " + e.msg + ": " + e.cause.Error()
+	return s
 }
 
 func (e *loadError) Unwrap() []error {
@@ -42,89 +75,71 @@ func (e *loadError) Unwrap() []error {
 type pop uint8
 
 // Fused operators, recognised at load from generic IR patterns. Those
-// from fStarts to fMatch read attribute a and compare it with constant c;
+// from fStarts to fMatch read attribute a and compare it with a constant;
 // each comparison has its own op so that cond dispatches once.
 const (
-	fStarts   pop = pop(ir.NumOps) + iota // attr.startsWith(const string)
-	fEnds                                 // attr.endsWith(const string)
-	fContains                             // attr.contains(const string)
-	fNumEq                                // attr == const number
-	fNumNe                                // attr != const number
-	fNumLt                                // attr < const number (finite: Validate)
-	fNumLe                                // attr <= const number
-	fNumGt                                // attr > const number
-	fNumGe                                // attr >= const number
-	fStrEq                                // attr == const string
-	fStrNe                                // attr != const string
-	fStrCmp                               // attr <op> const string; sub = op (ordering)
-	fBoolIs                               // attr is the bool c.b (==/!= const bool, or attr as a condition)
-	fInSet                                // attr in [const strings]
-	fMatch                                // attr.matches(re)
-	fConstTri                             // a constant condition (c.b)
+	fStarts   pop = pop(ir.NumOps) + iota // attr.startsWith(const string cs)
+	fEnds                                 // attr.endsWith(const string cs)
+	fContains                             // attr.contains(const string cs)
+	fNumEq                                // attr == const number cn
+	fNumNe                                // attr != const number cn
+	fNumLt                                // attr < const number cn (finite: Validate)
+	fNumLe                                // attr <= const number cn
+	fNumGt                                // attr > const number cn
+	fNumGe                                // attr >= const number cn
+	fStrEq                                // attr == const string cs
+	fStrNe                                // attr != const string cs
+	fStrCmp                               // attr <sub> const string cs (ordering)
+	fBoolIs                               // attr is the bool cb (==/!= const bool, or attr as a condition)
+	fInSet                                // attr in Engine.strs[x : x+b] (sorted const strings)
+	fInMap                                // attr in Engine.sets[x] (more than setThreshold const strings)
+	fMatch                                // attr.matches(Engine.res[x])
+	fConstTri                             // a constant condition cb (when ck is kBool; unknown otherwise)
 )
 
-// pnode is a prepared node; its index equals the IR node's index.
-//
-// It is kept small (48 bytes; a varied 10k-flag bundle has ~20 000
-// nodes): a scalar constant operand is stored inline (ck, cb, cn, cs) and
-// the rare wide operands (lists, parsed semvers and timestamps, sets,
-// regexps) live in Engine.ext at index x.
+// pnode is a prepared node; its index equals the IR node's index. A
+// scalar constant operand is inline (ck, cb, cn, cs); a wide operand is
+// at index x of the side table its operator names: Engine.wide for
+// OpConst, Engine.strs and Engine.sets for fInSet and fInMap,
+// Engine.res for OpMatches and fMatch. Nodes that nothing evaluates
+// (operands consumed by a fused parent) stay zero.
 type pnode struct {
 	op   pop
 	sub  ir.Op
-	ck   kind // kind of the inline constant operand (OpConst, fused const)
+	ck   kind // kind of the inline constant operand
 	cb   bool
 	a, b int32
 	cn   float64
 	cs   string
-	x    int32 // Engine.ext index, or -1
+	x    int32 // side-table index, or -1
 }
 
-// pext is the wide part of a pnode.
-type pext struct {
-	c    val                 // constant that is not a plain scalar
-	strs []string            // fInSet, small sets (sorted)
-	set  map[string]struct{} // fInSet, large sets
-	re   *regexp.Regexp
-}
-
-// setConst stores c as p's constant operand.
+// setConst stores c as OpConst node p's operand.
 func (e *Engine) setConst(p *pnode, c val) {
+	p.ck = c.k
 	if c.x == nil && c.i == [3]int64{} {
-		p.ck, p.cb, p.cn, p.cs = c.k, c.b, c.n, c.s
+		p.cb, p.cn, p.cs = c.b, c.n, c.s
 		return
 	}
-	p.ck = c.k
-	e.extOf(p).c = c
+	p.x = int32(len(e.wide))
+	e.wide = append(e.wide, c)
 }
 
-// extOf returns p's wide part, adding it on first use.
-func (e *Engine) extOf(p *pnode) *pext {
-	if p.x < 0 {
-		p.x = int32(len(e.ext))
-		e.ext = append(e.ext, pext{})
-	}
-	return &e.ext[p.x]
-}
-
-// constOp returns p's constant operand.
+// constOp returns OpConst node p's constant.
 func (e *Engine) constOp(p *pnode) val {
-	if p.x >= 0 && e.ext[p.x].c.k != 0 {
-		return e.ext[p.x].c
+	if p.x >= 0 {
+		return e.wide[p.x]
 	}
 	return val{k: p.ck, b: p.cb, n: p.cn, s: p.cs}
 }
 
-// pserve is a prepared Serve. Its split arms are Engine.arms[arm0:arm0+narm]
-// (offsets, not a slice: 24 instead of 48 bytes, ×4 per F2-like flag).
-//
-// The total weight is not stored: it is the last arm's cum / buckets
-// (16 instead of 24 bytes, ×40 000 in a varied 10k-flag bundle).
+// pserve is a prepared Serve. narm is 0 for a fixed variant. The total
+// weight is not stored: it is the last arm's cum / buckets.
 type pserve struct {
 	variant  int32
 	bucketBy int32
 	arm0     int32
-	narm     int32 // 0 for a fixed variant
+	narm     int32
 }
 
 // arm is one split arm with its cumulative weight times the bucket count.
@@ -147,15 +162,15 @@ type pvar struct {
 
 // pflag is a prepared flag; its key is Engine.keys at the same index.
 type pflag struct {
-	rules   []prule
-	vars    []pvar // shared by flags with identical scalar variants
-	meta    []ir.Meta
-	dflt    pserve
-	hash    hashPrefix // of salt + "/"
-	def     int32
-	off     int32
-	typ     ir.FlagType
-	enabled bool
+	rules           []prule
+	vars            []pvar // shared by flags with identical scalar variants
+	meta            []ir.Meta
+	noMatch         pserve
+	hash            hashPrefix // of salt + "/"
+	fallbackVariant int32
+	offVariant      int32
+	typ             ir.FlagType
+	enabled         bool
 }
 
 type pseg struct {
@@ -171,7 +186,7 @@ type pseg struct {
 const setThreshold = 8
 
 // Load validates b and prepares it for evaluation. version is the bundle
-// version reported in every Result.
+// version reported in every Result. The engine keeps no reference to b.
 func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 	if b == nil {
 		return nil, &loadError{msg: "nil bundle"}
@@ -179,6 +194,113 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 	if err := b.Validate(); err != nil {
 		return nil, &loadError{cause: err}
 	}
+	l, err := newLoader(b, len(b.Flags), version, true)
+	if err != nil {
+		return nil, err
+	}
+	// A list equal to the last one of its kind is prepared once, as
+	// LoadEncoded does for equal encodings.
+	var lastVariants [ir.TypeObject + 1][]ir.Variant
+	var lastRules []ir.Rule
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		sameV := equalVariants(f.Variants, lastVariants[f.Type])
+		sameR := equalRules(f.Rules, lastRules)
+		if err := l.flag(i, f, sameV, sameR); err != nil {
+			return nil, err
+		}
+		lastVariants[f.Type] = f.Variants
+		if len(f.Rules) > 0 {
+			lastRules = f.Rules
+		}
+	}
+	return l.finish(), nil
+}
+
+// LoadEncoded decodes data (an ir.Encode encoding, within lim), validates
+// it and prepares it for evaluation in one pass, without building an
+// ir.Bundle: an ir.Reader hands it one flag at a time. It accepts exactly
+// the encodings that ir.Decode followed by Load accepts, and the engine
+// evaluates identically. Flags whose variant or rule lists are encoded
+// identically to the previous flag's share one prepared list. version is
+// the bundle version reported in every Result.
+func LoadEncoded(data []byte, lim ir.Limits, version uint64) (*Engine, error) {
+	r, err := ir.NewReader(data, lim)
+	if err != nil {
+		return nil, &loadError{cause: err}
+	}
+	l, err := newLoader(r.Tables(), r.Len(), version, false)
+	if err != nil {
+		return nil, err
+	}
+	var f ir.Flag
+	for i := 0; r.Next(&f); i++ {
+		sameV, sameR := r.Repeated()
+		if err := l.flag(i, &f, sameV, sameR); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, &loadError{cause: err}
+	}
+	return l.finish(), nil
+}
+
+// equalVariants reports whether a and b are equal non-empty lists.
+func equalVariants(a, b []ir.Variant) bool {
+	if len(a) == 0 || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || string(a[i].Value) != string(b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalRules reports whether a and b are equal non-empty lists.
+func equalRules(a, b []ir.Rule) bool {
+	if len(a) == 0 || len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.ID != y.ID || x.When != y.When || x.Serve.Variant != y.Serve.Variant || x.Serve.BucketBy != y.Serve.BucketBy ||
+			!slices.Equal(x.Serve.Split, y.Serve.Split) {
+			return false
+		}
+	}
+	return true
+}
+
+// loader builds an Engine from validated tables and flags.
+type loader struct {
+	e *Engine
+	// The prepared lists of the previous flag (of each type, for
+	// variants), reused for an identical list; lastShared says whether
+	// that type's table may be shared (scalars only: a caller could
+	// change an object value it was handed).
+	lastVars   [ir.TypeObject + 1][]pvar
+	lastShared [ir.TypeObject + 1]bool
+	lastRules  []prule
+	// Chunks that prepared lists are carved from.
+	rules []prule
+	vars  []pvar
+	meta  []ir.Meta
+}
+
+// Chunk sizes (elements) of the loader's arenas.
+const (
+	ruleChunk = 1024
+	varChunk  = 1024
+	metaChunk = 512
+)
+
+// newLoader prepares the tables of b (everything but its flags) for an
+// engine of nflags flags. copyTables says whether b belongs to the
+// caller: then what the engine keeps of it is copied.
+func newLoader(b *ir.Bundle, nflags int, version uint64, copyTables bool) (*loader, error) {
 	e := &Engine{
 		version:  version,
 		project:  b.Project,
@@ -188,179 +310,124 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		nodes:    make([]pnode, len(b.Nodes)),
 		args:     b.Args,
 		segs:     make([]pseg, len(b.Segments)),
-		flags:    make([]pflag, len(b.Flags)),
-		keys:     make([]string, len(b.Flags)),
+		flags:    make([]pflag, nflags),
+		keys:     make([]string, nflags),
+	}
+	if copyTables {
+		e.args = append([]int32(nil), b.Args...)
 	}
 	for i, p := range b.Attributes {
 		e.attrs[i] = splitPath(p)
 	}
-	res := map[string]*regexp.Regexp{} // one compiled regex per pattern
-	for i := range b.Nodes {
-		if err := e.prepareNode(b, int32(i), res); err != nil {
-			return nil, &loadError{msg: "node " + strconv.Itoa(i), cause: err}
-		}
+	if err := e.prepareNodes(b); err != nil {
+		return nil, err
 	}
 	for i, s := range b.Segments {
 		ps := pseg{when: s.When, keyAttr: s.KeyAttr, salt: s.KeySalt, digests: s.KeyDigests}
+		if copyTables {
+			ps.salt = append([]byte(nil), s.KeySalt...)
+			ps.digests = append([][32]byte(nil), s.KeyDigests...)
+		}
 		if len(s.Keys) > setThreshold {
 			ps.keys = make(map[string]struct{}, len(s.Keys))
 			for _, k := range s.Keys {
 				ps.keys[k] = struct{}{}
 			}
+		} else if copyTables {
+			ps.sorted = append([]string(nil), s.Keys...)
 		} else {
 			ps.sorted = s.Keys
 		}
 		e.segs[i] = ps
 	}
-	// Prepared rules are carved from chunks shared by all flags: a handful
-	// of allocations instead of several per flag.
-	// Both are sized exactly: rule lists shared by the decoder are
-	// counted once per run of the same slice, as rulePool shares them.
-	var na, nr int
-	var lastRules []ir.Rule
-	for i := range b.Flags {
-		f := &b.Flags[i]
-		na += len(f.Default.Split)
-		if len(f.Rules) > 0 && len(f.Rules) == len(lastRules) && &f.Rules[0] == &lastRules[0] {
-			continue
-		}
-		nr += len(f.Rules)
-		for j := range f.Rules {
-			na += len(f.Rules[j].Serve.Split)
-		}
-		if len(f.Rules) > 0 {
-			lastRules = f.Rules
-		}
+	return &loader{e: e}, nil
+}
+
+// flag prepares flag i (given in f, valid). sameVariants says that f's
+// variant list equals the last flag of the same type's, sameRules that
+// its rule list equals the last flag with rules' (ir.Reader.Repeated).
+func (l *loader) flag(i int, f *ir.Flag, sameVariants, sameRules bool) error {
+	e := l.e
+	pf := &e.flags[i]
+	pf.typ, pf.enabled = f.Type, f.Enabled
+	pf.fallbackVariant, pf.offVariant = f.DefaultVariant, f.OffVariant
+	pf.hash = newHashPrefix(f.Salt)
+	pf.noMatch = e.prepareServe(f.Default)
+	switch {
+	case len(f.Rules) == 0:
+	case sameRules && l.lastRules != nil:
+		pf.rules = l.lastRules
+	default:
+		pf.rules = l.prepareRules(f.Rules)
+		l.lastRules = pf.rules
 	}
-	e.arms = make([]arm, 0, na)
-	vp := varPool{boxed: map[string]any{}, tables: map[string][]pvar{}}
-	rp := rulePool{chunk: make([]prule, nr)}
-	for i := range b.Flags {
-		f := &b.Flags[i]
-		pf := &e.flags[i]
-		pf.typ, pf.enabled, pf.def, pf.off = f.Type, f.Enabled, f.DefaultVariant, f.OffVariant
-		pf.hash, pf.meta = newHashPrefix(f.Salt), f.Metadata
-		pf.dflt = e.prepareServe(f.Default)
-		pf.rules = rp.rules(e, f.Rules)
-		vars, bad, err := vp.variants(f.Variants)
+	if t := f.Type; sameVariants && l.lastShared[t] {
+		pf.vars = l.lastVars[t]
+	} else {
+		vars, shared, err := l.prepareVariants(f.Variants)
 		if err != nil {
-			return nil, &loadError{msg: "flag " + strconv.Quote(f.Key) + " variant " + strconv.Quote(bad), cause: err}
+			return &loadError{msg: "flag " + strconv.Quote(f.Key), cause: err}
 		}
-		pf.vars = vars
-		e.keys[i] = f.Key
+		pf.vars, l.lastVars[t], l.lastShared[t] = vars, vars, shared
 	}
-	e.index = newKeyIndex(e.keys)
-	return e, nil
+	if n := len(f.Metadata); n > 0 {
+		if len(l.meta) < n {
+			l.meta = make([]ir.Meta, max(n, metaChunk))
+		}
+		pf.meta = l.meta[:n:n]
+		l.meta = l.meta[n:]
+		copy(pf.meta, f.Metadata)
+	}
+	e.keys[i] = f.Key
+	return nil
 }
 
-// rulePool prepares rule lists for Load, carving them from chunks.
-type rulePool struct {
-	chunk []prule
-	last  []ir.Rule // the previous list and its prepared form
-	prev  []prule
+// finish builds the key index and returns the engine.
+func (l *loader) finish() *Engine {
+	l.e.index = newKeyIndex(l.e.keys)
+	return l.e
 }
 
-// ruleChunk is the number of rules allocated at once.
-const ruleChunk = 1024
-
-// rules returns the prepared form of rs. ir.Decode hands out one slice
-// for identically encoded rule lists, so a list that is the previous
-// flag's very slice reuses its prepared form (10 000 F2-like flags from
-// the decoder: one prepared list, not 30 000 rules).
-func (rp *rulePool) rules(e *Engine, rs []ir.Rule) []prule {
+// prepareRules returns the prepared form of rs, carved from a chunk.
+func (l *loader) prepareRules(rs []ir.Rule) []prule {
 	n := len(rs)
 	if n == 0 {
 		return nil
 	}
-	if len(rp.last) == n && &rp.last[0] == &rs[0] {
-		return rp.prev
+	if len(l.rules) < n {
+		l.rules = make([]prule, max(n, ruleChunk))
 	}
-	if len(rp.chunk) < n {
-		rp.chunk = make([]prule, max(n, ruleChunk))
-	}
-	p := rp.chunk[:n:n]
-	rp.chunk = rp.chunk[n:]
+	p := l.rules[:n:n]
+	l.rules = l.rules[n:]
 	for j := range rs {
 		r := &rs[j]
-		p[j] = prule{id: r.ID, when: r.When, serve: e.prepareServe(r.Serve)}
+		p[j] = prule{id: r.ID, when: r.When, serve: l.e.prepareServe(r.Serve)}
 	}
-	rp.last, rp.prev = rs, p
 	return p
 }
 
-// varPool prepares variant lists for Load: decoded values and whole
-// tables are shared between flags where that is safe, and new tables are
-// carved from chunks.
-type varPool struct {
-	boxed  map[string]any    // scalar JSON encoding -> its one box
-	tables map[string][]pvar // variantsKey -> table, for all-scalar tables
-	chunk  []pvar
-	key    []byte
-	last   []ir.Variant // the previous shared list and its table
-	prev   []pvar
-}
-
-// varChunk is the number of variants allocated at once for new tables.
-const varChunk = 512
-
-// variants returns the prepared table of vs. Tables of scalar values are
-// shared by every flag with the same names and encodings (boolean on/off
-// flags, copies of one flag): 10 000 F2-like flags need one table instead
-// of 50 000 variants (-1.6 MB per Load10k). Objects and arrays are never
-// shared between flags.
-func (vp *varPool) variants(vs []ir.Variant) (t []pvar, bad string, err error) {
-	// The previous flag's very slice (ir.Decode shares identically encoded
-	// lists): skip building and hashing the key.
-	if len(vs) > 0 && len(vp.last) == len(vs) && &vp.last[0] == &vs[0] {
-		return vp.prev, "", nil
-	}
-	vp.key = variantsKey(vp.key[:0], vs)
-	if t, ok := vp.tables[string(vp.key)]; ok {
-		vp.last, vp.prev = vs, t
-		return t, "", nil
-	}
+// prepareVariants returns the variant table of vs, carved from a chunk,
+// and whether it holds scalars only (and so may be shared).
+func (l *loader) prepareVariants(vs []ir.Variant) (t []pvar, shared bool, err error) {
 	n := len(vs)
-	if len(vp.chunk) < n {
-		vp.chunk = make([]pvar, max(n, varChunk))
+	if len(l.vars) < n {
+		l.vars = make([]pvar, max(n, varChunk))
 	}
-	t = vp.chunk[:n:n]
-	vp.chunk = vp.chunk[n:]
-	scalars := true
+	t = l.vars[:n:n]
+	l.vars = l.vars[n:]
+	shared = true
 	for k, v := range vs {
-		t[k].name = v.Name
-		if bv, ok := vp.boxed[string(v.Value)]; ok {
-			t[k].value = bv
-			continue
-		}
 		dv, err := ir.ParseJSON(v.Value)
 		if err != nil {
-			return nil, v.Name, err
+			return nil, false, errors.New("variant " + strconv.Quote(v.Name) + ": " + err.Error())
 		}
-		t[k].value = dv
 		switch dv.(type) {
 		case map[string]any, []any:
-			scalars = false
-		default:
-			vp.boxed[string(v.Value)] = dv
+			shared = false
 		}
+		t[k] = pvar{name: v.Name, value: dv}
 	}
-	if scalars {
-		vp.tables[string(vp.key)] = t
-		vp.last, vp.prev = vs, t
-	}
-	return t, "", nil
-}
-
-// variantsKey appends an unambiguous encoding of vs (length-prefixed names
-// and values) to buf.
-func variantsKey(buf []byte, vs []ir.Variant) []byte {
-	for _, v := range vs {
-		buf = binary.AppendUvarint(buf, uint64(len(v.Name)))
-		buf = append(buf, v.Name...)
-		buf = binary.AppendUvarint(buf, uint64(len(v.Value)))
-		buf = append(buf, v.Value...)
-	}
-	return buf
+	return t, shared, nil
 }
 
 // prepareServe prepares s, appending its arms to e.arms.
@@ -370,6 +437,11 @@ func (e *Engine) prepareServe(s ir.Serve) pserve {
 		return p
 	}
 	p.arm0, p.narm = int32(len(e.arms)), int32(len(s.Split))
+	if n := len(e.arms) + len(s.Split); n > cap(e.arms) {
+		// Doubling: append's growth for large slices (1.25x) would
+		// allocate about four times the final array on the way.
+		e.arms = append(make([]arm, 0, max(2*cap(e.arms), n, 256)), e.arms...)
+	}
 	var cum uint64
 	for _, w := range s.Split {
 		cum += uint64(w.Weight)
@@ -412,7 +484,54 @@ func flip(op ir.Op) ir.Op {
 	return op
 }
 
-func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]*regexp.Regexp) error {
+// prepareNodes prepares every node that evaluation can reach: every
+// boolean node, and every value node that an unfused node reads. Parents
+// come after their children (Validate), so one pass from the last node
+// down decides each node's fusion before its operands are visited.
+func (e *Engine) prepareNodes(b *ir.Bundle) error {
+	needed := make([]bool, len(b.Nodes))
+	res := map[string]int32{} // one compiled regexp per pattern
+	for i := len(b.Nodes) - 1; i >= 0; i-- {
+		if !needed[i] && !isBoolOp(b.Nodes[i].Op) {
+			continue
+		}
+		if err := e.prepareNode(b, int32(i), res); err != nil {
+			return &loadError{msg: "node " + strconv.Itoa(i), cause: err}
+		}
+		if p := &e.nodes[i]; p.op < pop(ir.NumOps) { // not fused: its operands are evaluated
+			markOperands(b, int32(i), needed)
+		}
+	}
+	return nil
+}
+
+// markOperands marks the value nodes that node i reads.
+func markOperands(b *ir.Bundle, i int32, needed []bool) {
+	nd := b.Nodes[i]
+	switch nd.Op {
+	case ir.OpNot, ir.OpSize, ir.OpSemver, ir.OpTimestamp, ir.OpBool, ir.OpMatches:
+		needed[nd.A] = true
+	case ir.OpAnd, ir.OpOr, ir.OpEq, ir.OpNe, ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe, ir.OpIn,
+		ir.OpStartsWith, ir.OpEndsWith, ir.OpContains:
+		needed[nd.A], needed[nd.B] = true, true
+	case ir.OpList:
+		for _, a := range b.Args[nd.A : nd.A+nd.B] {
+			needed[a] = true
+		}
+	}
+}
+
+// isBoolOp reports whether o is a condition (evaluated by cond).
+func isBoolOp(o ir.Op) bool {
+	switch o {
+	case ir.OpNot, ir.OpAnd, ir.OpOr, ir.OpEq, ir.OpNe, ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe, ir.OpIn,
+		ir.OpStartsWith, ir.OpEndsWith, ir.OpContains, ir.OpMatches, ir.OpHas, ir.OpInSegment, ir.OpBool:
+		return true
+	}
+	return false
+}
+
+func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]int32) error {
 	nd := b.Nodes[i]
 	p := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: -1}
 	isAttr := func(x int32) bool { return b.Nodes[x].Op == ir.OpAttr }
@@ -447,15 +566,17 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]*regexp.Regex
 		}
 	case ir.OpMatches:
 		pat := b.Consts[nd.B].Str
-		re, ok := res[pat]
+		x, ok := res[pat]
 		if !ok {
-			var err error
-			if re, err = regexp.Compile(pat); err != nil {
+			re, err := regexp.Compile(pat)
+			if err != nil {
 				return errors.New("compile pattern: " + err.Error())
 			}
-			res[pat] = re
+			x = int32(len(e.res))
+			e.res = append(e.res, re)
+			res[pat] = x
 		}
-		e.extOf(&p).re = re
+		p.x = x
 		if isAttr(nd.A) {
 			p.op, p.a = fMatch, b.Nodes[nd.A].A
 		}
@@ -507,20 +628,20 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]*regexp.Regex
 				}
 			}
 			if allStr {
-				p.op, p.a = fInSet, b.Nodes[nd.A].A
-				ext := e.extOf(&p)
+				p.a = b.Nodes[nd.A].A
 				if len(l) > setThreshold {
-					ext.set = make(map[string]struct{}, len(l))
+					set := make(map[string]struct{}, len(l))
 					for _, x := range l {
-						ext.set[x.Str] = struct{}{}
+						set[x.Str] = struct{}{}
 					}
+					p.op, p.x = fInMap, int32(len(e.sets))
+					e.sets = append(e.sets, set)
 				} else {
-					strs := make([]string, len(l))
-					for k, x := range l {
-						strs[k] = x.Str
+					p.op, p.x, p.b = fInSet, int32(len(e.strs)), int32(len(l))
+					for _, x := range l {
+						e.strs = append(e.strs, x.Str)
 					}
-					sort.Strings(strs)
-					ext.strs = strs
+					sort.Strings(e.strs[p.x:])
 				}
 			}
 		}

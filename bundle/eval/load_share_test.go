@@ -6,9 +6,11 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// TestVariantTablesShared checks Load's sharing of variant tables: flags
-// with identical scalar variants share one table, different encodings or
-// names do not, and object values are never shared between flags.
+// TestVariantTablesShared checks the sharing of prepared variant tables:
+// LoadEncoded shares one table between consecutive flags of a type whose
+// variant lists are encoded identically, Load between flags holding the
+// very same slice; different names or encodings are never shared, nor
+// are object values (a caller could change them).
 func TestVariantTablesShared(t *testing.T) {
 	b := ir.NewBuilder("p", "e", ir.AudienceServer)
 	add := func(key string, typ ir.FlagType, vs ...ir.Variant) {
@@ -18,29 +20,45 @@ func TestVariantTablesShared(t *testing.T) {
 		})
 	}
 	v := func(name, js string) ir.Variant { return ir.Variant{Name: name, Value: []byte(js)} }
-	add("a", ir.TypeBoolean, v("off", "false"), v("on", "true"))
-	add("b", ir.TypeBoolean, v("off", "false"), v("on", "true"))
+	onOff := []ir.Variant{v("off", "false"), v("on", "true")}
+	add("a", ir.TypeBoolean, onOff...)
+	add("b", ir.TypeBoolean, onOff...)
 	add("c", ir.TypeNumber, v("off", "0"), v("on", "1"))
 	add("d", ir.TypeBoolean, v("off", "false"), v("yes", "true"))
 	add("e", ir.TypeObject, v("o", `{"k":"v"}`))
 	add("f", ir.TypeObject, v("o", `{"k":"v"}`))
-	e := mustLoad(t, b.Bundle)
-	tab := func(i int) *pvar { return &e.flags[i].vars[1] }
-	if tab(0) != tab(1) {
-		t.Error("identical scalar variants not shared")
+	add("g", ir.TypeBoolean, onOff...)
+	b.Bundle.Flags[6].Variants = b.Bundle.Flags[3].Variants // the same slice as d's
+	data, err := ir.Encode(b.Bundle)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if tab(0) == tab(2) || tab(0) == tab(3) {
-		t.Error("different variants shared")
+	encoded, err := LoadEncoded(data, ir.Limits{}, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := e.Evaluate("c", nil, testNow); got.Value != 0.0 || got.Variant != "off" {
-		t.Errorf("c: %+v", got)
-	}
-	if got := e.Evaluate("d", nil, testNow); got.Value != false || e.flags[3].vars[1].name != "yes" {
-		t.Errorf("d: %+v", got)
-	}
-	re := e.Evaluate("e", nil, testNow).Value.(map[string]any)
-	re["k"] = "changed"
-	if rf := e.Evaluate("f", nil, testNow).Value.(map[string]any); rf["k"] != "v" {
-		t.Errorf("object value shared between flags: %v", rf)
+	loaded := mustLoad(t, b.Bundle)
+	for name, e := range map[string]*Engine{"LoadEncoded": encoded, "Load": loaded} {
+		tab := func(i int) *pvar { return &e.flags[i].vars[1] }
+		if name == "LoadEncoded" && tab(0) != tab(1) {
+			t.Errorf("%s: identically encoded scalar variants not shared", name)
+		}
+		if tab(3) != tab(6) {
+			t.Errorf("%s: one variant slice not shared", name)
+		}
+		if tab(0) == tab(2) || tab(0) == tab(3) || tab(2) == tab(3) {
+			t.Errorf("%s: different variants shared", name)
+		}
+		if got := e.Evaluate("c", nil, testNow); got.Value != 0.0 || got.Variant != "off" {
+			t.Errorf("%s: c: %+v", name, got)
+		}
+		if got := e.Evaluate("d", nil, testNow); got.Value != false || e.flags[3].vars[1].name != "yes" {
+			t.Errorf("%s: d: %+v", name, got)
+		}
+		re := e.Evaluate("e", nil, testNow).Value.(map[string]any)
+		re["k"] = "changed"
+		if rf := e.Evaluate("f", nil, testNow).Value.(map[string]any); rf["k"] != "v" {
+			t.Errorf("%s: object value shared between flags: %v", name, rf)
+		}
 	}
 }

@@ -148,25 +148,26 @@ func BenchmarkEval(b *testing.B) {
 }
 
 // BenchmarkLoad measures what the peers' Load measures (their config
-// bytes into a ready engine): ir.Decode + eval.Load (validate + index) of
-// the encoded bundle of 1 000 and 10 000 F2-like flags. Signature and
-// zstd are added by envelope.Open (BenchmarkOpenFlags in bundle/envelope).
+// bytes into a ready engine): eval.LoadEncoded (decode + validate +
+// index) of the encoded bundle of 1 000 and 10 000 F2-like flags; each op
+// then evaluates the last flag. Signature and zstd are added by
+// envelope.Open (BenchmarkOpenFlags in bundle/envelope).
 // Load{1,10}kRealistic (realistic_bench_test.go) load flags that all differ.
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		data := peerEncoded(b, false, n, "f2_%05d")
+		last, ctx := fmt.Sprintf("f2_%05d", n-1), peerContext()
 		b.Run(fmt.Sprintf("Load%dk/%s", n/1000, peerEngine), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			cpu := cputime.Process()
 			for b.Loop() {
-				bd, err := ir.Decode(data, ir.DefaultLimits())
+				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
 				if err != nil {
 					b.Fatal(err)
 				}
-				e, err := eval.Load(bd, 1)
-				if err != nil || len(e.Keys()) != n {
-					b.Fatal(err)
+				if r := e.Evaluate(last, ctx, peerNow); r.Value != "senior" {
+					b.Fatal(r)
 				}
 			}
 			cputime.Report(b, cpu)

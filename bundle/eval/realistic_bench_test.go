@@ -6,7 +6,9 @@ package eval_test
 // not share. The load target is judged on these (docs/performance.md).
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
@@ -16,8 +18,8 @@ import (
 )
 
 // benchLoadRealistic adds Load1kRealistic and Load10kRealistic to
-// BenchmarkLoad: ir.Decode + eval.Load per op; each op then checks one
-// probe (a context built to match a flag's first rule).
+// BenchmarkLoad: eval.LoadEncoded per op; each op then checks one probe
+// (a context built to match a flag's first rule).
 func benchLoadRealistic(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		set, bd := benchgen.RealisticBundle(b, n, ir.AudienceServer)
@@ -31,12 +33,8 @@ func benchLoadRealistic(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			cpu := cputime.Process()
 			for b.Loop() {
-				bd, err := ir.Decode(data, ir.DefaultLimits())
+				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
 				if err != nil {
-					b.Fatal(err)
-				}
-				e, err := eval.Load(bd, 1)
-				if err != nil || len(e.Keys()) != n {
 					b.Fatal(err)
 				}
 				if r := e.Evaluate(p.Flag, p.Context, peerNow); r.RuleID != p.RuleID {
@@ -124,4 +122,41 @@ func mustEncode(tb testing.TB, b *ir.Bundle) []byte {
 		tb.Fatal(err)
 	}
 	return data
+}
+
+// TestLoadEncodedMatchesLoad checks that LoadEncoded and ir.Decode +
+// eval.Load build engines that evaluate every realistic flag alike, for
+// the probes and for ordinary contexts, and that both refuse a broken
+// encoding with the decoder's sentinel.
+func TestLoadEncodedMatchesLoad(t *testing.T) {
+	set, bd := benchgen.RealisticBundle(t, 2000, ir.AudienceServer)
+	data := mustEncode(t, bd)
+	enc, err := eval.LoadEncoded(data, ir.Limits{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := ir.Decode(data, ir.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := eval.Load(dec, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contexts := []eval.Context{benchgen.Context(1), benchgen.Context(2), {}}
+	for _, p := range set.Probes[:200] {
+		contexts = append(contexts, p.Context)
+	}
+	want := make([][]eval.Result, len(contexts))
+	for i, c := range contexts {
+		want[i] = loaded.EvaluateAll(c, peerNow, nil)
+	}
+	for i, c := range contexts {
+		if got := enc.EvaluateAll(c, peerNow, nil); !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("context %d: LoadEncoded and Load disagree", i)
+		}
+	}
+	if _, err := eval.LoadEncoded(data[:len(data)-1], ir.Limits{}, 3); !errors.Is(err, eval.ErrInvalidBundle) || !errors.Is(err, ir.ErrTruncated) {
+		t.Fatalf("truncated encoding: %v", err)
+	}
 }
