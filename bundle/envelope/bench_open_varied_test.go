@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
 	"github.com/edgeflag/edgeflag/internal/cputime"
@@ -37,6 +38,30 @@ func benchOpenRealistic(b *testing.B, now time.Time) {
 				b.Fatal(err)
 			}
 			if r := o.Engine.Evaluate(p.Flag, p.Context, now); r.RuleID != p.RuleID {
+				b.Fatal(r)
+			}
+		}
+		cputime.Report(b, cpu)
+	})
+	// What Open costs when the engine is loaded straight from the
+	// verified payload (eval.LoadEncoded) and no ir.Bundle is built.
+	b.Run("VerifyLoad10kRealistic", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		cpu := cputime.Process()
+		for b.Loop() {
+			v, err := envelope.Verify(data, tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := eval.LoadEncoded(v.Payload, tr.Limits, v.Claims.Version)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if e.Project() != v.Claims.Project || e.Environment() != v.Claims.Environment || e.Audience() != v.Claims.Audience {
+				b.Fatal("payload names another project, environment or audience")
+			}
+			if r := e.Evaluate(p.Flag, p.Context, now); r.RuleID != p.RuleID {
 				b.Fatal(r)
 			}
 		}

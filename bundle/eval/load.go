@@ -206,7 +206,7 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		f := &b.Flags[i]
 		sameV := equalVariants(f.Variants, lastVariants[f.Type])
 		sameR := equalRules(f.Rules, lastRules)
-		if err := l.flag(i, f, sameV, sameR); err != nil {
+		if err := l.flag(i, f, nil, sameV, sameR); err != nil {
 			return nil, err
 		}
 		lastVariants[f.Type] = f.Variants
@@ -236,7 +236,7 @@ func LoadEncoded(data []byte, lim ir.Limits, version uint64) (*Engine, error) {
 	var f ir.Flag
 	for i := 0; r.Next(&f); i++ {
 		sameV, sameR := r.Repeated()
-		if err := l.flag(i, &f, sameV, sameR); err != nil {
+		if err := l.flag(i, &f, r.Values(), sameV, sameR); err != nil {
 			return nil, err
 		}
 	}
@@ -343,10 +343,12 @@ func newLoader(b *ir.Bundle, nflags int, version uint64, copyTables bool) (*load
 	return &loader{e: e}, nil
 }
 
-// flag prepares flag i (given in f, valid). sameVariants says that f's
-// variant list equals the last flag of the same type's, sameRules that
-// its rule list equals the last flag with rules' (ir.Reader.Repeated).
-func (l *loader) flag(i int, f *ir.Flag, sameVariants, sameRules bool) error {
+// flag prepares flag i (given in f, valid). values, when not nil, holds
+// f's variant values as strings (ir.Reader.Values), which the prepared
+// values may share. sameVariants says that f's variant list equals the
+// last flag of the same type's, sameRules that its rule list equals the
+// last flag with rules' (ir.Reader.Repeated).
+func (l *loader) flag(i int, f *ir.Flag, values []string, sameVariants, sameRules bool) error {
 	e := l.e
 	pf := &e.flags[i]
 	pf.typ, pf.enabled = f.Type, f.Enabled
@@ -364,7 +366,7 @@ func (l *loader) flag(i int, f *ir.Flag, sameVariants, sameRules bool) error {
 	if t := f.Type; sameVariants && l.lastShared[t] {
 		pf.vars = l.lastVars[t]
 	} else {
-		vars, shared, err := l.prepareVariants(f.Variants)
+		vars, shared, err := l.prepareVariants(f.Variants, values)
 		if err != nil {
 			return &loadError{msg: "flag " + strconv.Quote(f.Key), cause: err}
 		}
@@ -406,9 +408,10 @@ func (l *loader) prepareRules(rs []ir.Rule) []prule {
 	return p
 }
 
-// prepareVariants returns the variant table of vs, carved from a chunk,
-// and whether it holds scalars only (and so may be shared).
-func (l *loader) prepareVariants(vs []ir.Variant) (t []pvar, shared bool, err error) {
+// prepareVariants returns the variant table of vs (whose values are
+// values, when not nil), carved from a chunk, and whether it holds
+// scalars only (and so may be shared).
+func (l *loader) prepareVariants(vs []ir.Variant, values []string) (t []pvar, shared bool, err error) {
 	n := len(vs)
 	if len(l.vars) < n {
 		l.vars = make([]pvar, max(n, varChunk))
@@ -417,7 +420,13 @@ func (l *loader) prepareVariants(vs []ir.Variant) (t []pvar, shared bool, err er
 	l.vars = l.vars[n:]
 	shared = true
 	for k, v := range vs {
-		dv, err := ir.ParseJSON(v.Value)
+		var dv any
+		var err error
+		if values != nil {
+			dv, err = ir.ParseJSONString(values[k])
+		} else {
+			dv, err = ir.ParseJSON(v.Value)
+		}
 		if err != nil {
 			return nil, false, errors.New("variant " + strconv.Quote(v.Name) + ": " + err.Error())
 		}

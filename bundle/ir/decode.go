@@ -171,6 +171,12 @@ func (r *Reader) Next(f *Flag) bool {
 // may reuse what it built from the earlier list.
 func (r *Reader) Repeated() (variants, rules bool) { return r.sameVariants, r.sameRules }
 
+// Values returns the values of the variants of the flag Next last
+// returned (Values()[k] is Variants[k].Value) as strings that share the
+// Reader's string table instead of copying it, valid as long as any
+// string of the flag.
+func (r *Reader) Values() []string { return r.d.lastTexts[r.d.lastType] }
+
 // Err returns the first error of the Reader, or nil; after Next returned
 // false, nil means the whole bundle decoded and validated.
 func (r *Reader) Err() error { return r.err }
@@ -217,6 +223,12 @@ type decDecoder struct {
 	lastRules             []Rule
 	lastRuleArms          int // split arms inside lastRules
 	repVariants, repRules bool
+	// Variant values as strings of the table (Reader.Values), by type;
+	// lastStr is the string bytesField last read, lastType the last
+	// flag's type.
+	sTexts, lastTexts [TypeObject + 1][]string
+	lastStr           string
+	lastType          FlagType
 }
 
 // newDecoder checks the input's size and reads the header and the string
@@ -448,6 +460,7 @@ func (d *decDecoder) bytesField() []byte {
 		return nil
 	}
 	if d.reuse {
+		d.lastStr = d.big[a:b]
 		a, b = a+d.tableAt, b+d.tableAt
 		return d.data[a:b:b]
 	}
@@ -837,6 +850,7 @@ func (d *decDecoder) flag(f *Flag) {
 	if d.reuse {
 		f.Default.Split = d.sSplit[:0]
 	}
+
 	d.repVariants, d.repRules = false, false
 	m := d.mask(codecFlagAll)
 	if d.err == nil && m&codecFlagType == 0 {
@@ -853,6 +867,7 @@ func (d *decDecoder) flag(f *Flag) {
 			d.fail(ErrMalformed, "unknown flag type "+strconv.FormatUint(t, 10))
 		}
 		f.Type = FlagType(t)
+		d.lastType = min(f.Type, TypeObject)
 	}
 	if m&codecFlagVariants != 0 {
 		at := d.pos
@@ -863,6 +878,10 @@ func (d *decDecoder) flag(f *Flag) {
 			f.Variants, d.repVariants = d.lastVariants[t], true
 		} else if n := d.count(d.lim.MaxVariants, &d.nVariants, 1, "variant", true); n > 0 {
 			f.Variants = slots(d, &d.aVariants, &d.sVariants[t], n)
+			var texts []string
+			if d.reuse {
+				texts = slots(d, nil, &d.sTexts[t], n)
+			}
 			for i := range f.Variants {
 				v := &f.Variants[i]
 				vm := d.mask(codecVariantAll)
@@ -871,6 +890,9 @@ func (d *decDecoder) flag(f *Flag) {
 				}
 				if vm&codecVariantValue != 0 {
 					v.Value = d.bytesField()
+					if texts != nil && len(v.Value) > 0 {
+						texts[i] = d.lastStr
+					}
 				}
 				if d.err != nil {
 					d.err = codecWrap("variant "+strconv.Itoa(i), d.err)
@@ -878,7 +900,7 @@ func (d *decDecoder) flag(f *Flag) {
 				}
 			}
 			if d.reuse {
-				d.rawVariants[t], d.lastVariants[t] = d.data[at:d.pos], f.Variants
+				d.rawVariants[t], d.lastVariants[t], d.lastTexts[t] = d.data[at:d.pos], f.Variants, texts
 			}
 		}
 	}

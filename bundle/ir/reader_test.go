@@ -17,6 +17,15 @@ func readAll(data []byte, lim Limits) (*Bundle, [][2]bool, error) {
 	var reps [][2]bool
 	var f Flag
 	for r.Next(&f) {
+		vals := r.Values()
+		if len(vals) != len(f.Variants) {
+			return nil, nil, errors.New("Values and Variants differ in length")
+		}
+		for k, v := range f.Variants {
+			if vals[k] != string(v.Value) {
+				return nil, nil, errors.New("Values()[k] is not Variants[k].Value")
+			}
+		}
 		b.Flags = append(b.Flags, codecCopyFlag(f))
 		v, rl := r.Repeated()
 		reps = append(reps, [2]bool{v, rl})
