@@ -498,6 +498,26 @@ func flip(op ir.Op) ir.Op {
 // come after their children (Validate), so one pass from the last node
 // down decides each node's fusion before its operands are visited.
 func (e *Engine) prepareNodes(b *ir.Bundle) error {
+	// Size the side tables for the most they can receive, so they are
+	// allocated once.
+	var nWide, nStrs int
+	for _, nd := range b.Nodes {
+		switch nd.Op {
+		case ir.OpConst:
+			if b.Consts[nd.A].Kind == ir.ConstList {
+				nWide++
+			}
+		case ir.OpSemver, ir.OpTimestamp:
+			nWide++
+		case ir.OpIn:
+			if c := b.Nodes[nd.B]; c.Op == ir.OpConst {
+				if l := b.Consts[c.A].List; len(l) <= setThreshold {
+					nStrs += len(l)
+				}
+			}
+		}
+	}
+	e.wide, e.strs = make([]val, 0, nWide), make([]string, 0, nStrs)
 	needed := make([]bool, len(b.Nodes))
 	res := map[string]int32{} // one compiled regexp per pattern
 	for i := len(b.Nodes) - 1; i >= 0; i-- {
