@@ -100,7 +100,8 @@ func (e *Engine) cond(i int32, st *state) tri {
 			if k != kStr {
 				return unk
 			}
-			for _, x := range e.strs[p.x : p.x+p.b] {
+			start := p.b >> 4
+			for _, x := range e.strs[start : start+p.b&15] {
 				// Length and first byte before the memequal call: most
 				// misses ("FR" vs ["CA", "US"]) never make it.
 				if len(x) == len(s) && (len(s) == 0 || x[0] == s[0]) && x == s {
@@ -112,14 +113,14 @@ func (e *Engine) cond(i int32, st *state) tri {
 			if k != kStr {
 				return unk
 			}
-			_, ok := e.sets[p.x][s]
+			_, ok := e.sets[p.b][s]
 			return triOf(ok)
 		}
 		// fMatch
 		if k != kStr {
 			return unk
 		}
-		return triOf(e.res[p.x].MatchString(s))
+		return triOf(e.res[p.b].MatchString(s))
 	}
 	switch p.op {
 	case pop(ir.OpAnd):
@@ -200,7 +201,7 @@ func (e *Engine) condSlow(p *pnode, st *state) tri {
 		if a.k != kStr {
 			return unk
 		}
-		return triOf(e.res[p.x].MatchString(a.s))
+		return triOf(e.res[p.b].MatchString(a.s))
 	case ir.OpHas:
 		var tmp val
 		v := e.attr(p.a, st, &tmp)

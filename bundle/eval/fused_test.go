@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -43,19 +44,22 @@ func TestFusedMatchesGeneric(t *testing.T) {
 		}
 		for _, ctx := range ctxs {
 			for fi, f := range e.flags {
-				i := f.rules[0].when
-				p := e.nodes[i]
-				seen[p.op] = true
+				at := f.rules[0].when                 // in e
+				i := b.Bundle.Flags[fi].Rules[0].When // in the IR and in g
+				seen[e.nodes[at].op] = true
 				nd := b.Bundle.Nodes[i]
-				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: g.nodes[i].x}
+				generic := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B}
+				if nd.Op == ir.OpMatches {
+					generic.b = g.nodes[i].b // the regexp
+				}
 				s := state{ctx: ctx, now: testNow}
-				got := e.cond(i, &s)
+				got := e.cond(at, &s)
 				want := g.condSlow(&generic, &s)
 				if got != want {
 					t.Errorf("%s with x=%#v: fused %d, generic %d", e.keys[fi], v, got, want)
 				}
 				s.slots = make([]val, len(e.attrs))
-				if got := e.cond(i, &s); got != want {
+				if got := e.cond(at, &s); got != want {
 					t.Errorf("%s with x=%#v (slots): fused %d, generic %d", e.keys[fi], v, got, want)
 				}
 			}
@@ -68,25 +72,31 @@ func TestFusedMatchesGeneric(t *testing.T) {
 	}
 }
 
-// allNodes returns a copy of e in which every node is prepared, the
-// operands that Load leaves unprepared under a fused node included, so
-// that the generic form of any node can be evaluated.
+// allNodes returns a copy of e in which every IR node is prepared, at its
+// IR index, the operands that Load leaves out under a fused node
+// included, so that the generic form of any node can be evaluated.
 func allNodes(e *Engine, b *ir.Bundle) *Engine {
 	g := *e
-	g.nodes = make([]pnode, len(b.Nodes))
+	g.nodes, g.args = make([]pnode, len(b.Nodes)), b.Args
 	g.wide, g.strs, g.sets, g.res = nil, nil, nil, nil
+	at := make([]int32, len(b.Nodes))
+	for j := range at {
+		at[j] = int32(j)
+	}
 	res := map[string]int32{}
 	for j := range b.Nodes {
-		if err := g.prepareNode(b, int32(j), res); err != nil {
+		p := plan(b, int32(j))
+		if err := g.complete(b, int32(j), &p, at, res); err != nil {
 			panic(err)
 		}
+		g.nodes[j] = p
 	}
 	return &g
 }
 
-// TestFusedOperandsNotPrepared checks that Load prepares only what
+// TestFusedOperandsNotPrepared checks that Load keeps only what
 // evaluation reaches: the attribute and constant operands of a fused
-// comparison stay zero, a generic node's operands are prepared.
+// comparison are left out, a generic node's operands are kept.
 func TestFusedOperandsNotPrepared(t *testing.T) {
 	b := ir.NewBuilder("p", "e", ir.AudienceServer)
 	list := b.Node(ir.OpConst, b.Const(ir.Const{Kind: ir.ConstList, List: []ir.Const{{Kind: ir.ConstString, Str: "US"}}}), 0)
@@ -96,12 +106,14 @@ func TestFusedOperandsNotPrepared(t *testing.T) {
 		Rules:   []ir.Rule{{ID: "r", When: b.Node(ir.OpOr, fused, generic), Serve: fixed(1)}},
 		Default: fixed(0), Salt: "f"}}
 	e := mustLoad(t, b.Bundle)
-	nd := b.Bundle.Nodes
-	if e.nodes[fused].op != fInSet || e.nodes[nd[fused].A] != (pnode{}) || e.nodes[list] != (pnode{}) || len(e.wide) != 0 {
-		t.Errorf("operands of the fused node were prepared: %+v %+v, wide %v", e.nodes[nd[fused].A], e.nodes[list], e.wide)
+	// IR: country, list, in, plan, tier, eq, or; kept: in, plan, tier, eq, or.
+	var ops []pop
+	for _, p := range e.nodes {
+		ops = append(ops, p.op)
 	}
-	if e.nodes[nd[generic].A].op != pop(ir.OpAttr) || e.nodes[nd[generic].B].op != pop(ir.OpAttr) {
-		t.Errorf("operands of a generic node not prepared: %+v", e.nodes[nd[generic].A])
+	want := []pop{fInSet, pop(ir.OpAttr), pop(ir.OpAttr), pop(ir.OpEq), pop(ir.OpOr)}
+	if len(b.Bundle.Nodes) != 7 || !slices.Equal(ops, want) || len(e.wide) != 0 {
+		t.Errorf("kept nodes %v (wide %v), want %v", ops, e.wide, want)
 	}
 	for _, c := range []struct {
 		ctx  Context

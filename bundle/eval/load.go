@@ -10,7 +10,7 @@ package eval
 //	pop              a pnode's operator: an ir.Op or a fused one.
 //	wide operand     a node operand too big for a pnode (a constant list, a
 //	                 parsed semver or timestamp, a string set, a regexp),
-//	                 kept in one of the Engine's side tables at index x.
+//	                 kept in one of the Engine's side tables.
 //	pserve           a prepared ir.Serve: a fixed variant, or a split whose
 //	                 arms are Engine.arms[arm0 : arm0+narm].
 //	arm              one split arm: a variant and its cumulative weight
@@ -91,18 +91,20 @@ const (
 	fStrNe                                // attr != const string cs
 	fStrCmp                               // attr <sub> const string cs (ordering)
 	fBoolIs                               // attr is the bool cb (==/!= const bool, or attr as a condition)
-	fInSet                                // attr in Engine.strs[x : x+b] (sorted const strings)
-	fInMap                                // attr in Engine.sets[x] (more than setThreshold const strings)
-	fMatch                                // attr.matches(Engine.res[x])
+	fInSet                                // attr in sorted const strings (pnode)
+	fInMap                                // attr in Engine.sets[b] (more than setThreshold const strings)
+	fMatch                                // attr.matches(Engine.res[b])
 	fConstTri                             // a constant condition cb (when ck is kBool; unknown otherwise)
 )
 
-// pnode is a prepared node; its index equals the IR node's index. A
-// scalar constant operand is inline (ck, cb, cn, cs); a wide operand is
-// at index x of the side table its operator names: Engine.wide for
-// OpConst, Engine.strs and Engine.sets for fInSet and fInMap,
-// Engine.res for OpMatches and fMatch. Nodes that nothing evaluates
-// (operands consumed by a fused parent) stay zero.
+// pnode is a prepared node. The engine keeps only the nodes evaluation
+// can reach, compacted, so a node's index is not the IR node's: a and b
+// of a generic node are the positions of its operands in Engine.nodes (of
+// OpList: its range in Engine.args). A fused node's a is the attribute;
+// a scalar constant operand is inline (ck, cb, cn, cs). A wide operand
+// is in the side table the operator names, at b: Engine.wide for OpConst
+// (b = -1: inline), Engine.sets for fInMap, Engine.res for OpMatches and
+// fMatch; fInSet's strings are Engine.strs[b>>4 : b>>4 + b&15].
 type pnode struct {
 	op   pop
 	sub  ir.Op
@@ -111,24 +113,24 @@ type pnode struct {
 	a, b int32
 	cn   float64
 	cs   string
-	x    int32 // side-table index, or -1
 }
 
-// setConst stores c as OpConst node p's operand.
+// setConst stores c as OpConst node p's operand: inline, b = -1, or at
+// Engine.wide[b].
 func (e *Engine) setConst(p *pnode, c val) {
-	p.ck = c.k
+	p.ck, p.b = c.k, -1
 	if c.x == nil && c.i == [3]int64{} {
 		p.cb, p.cn, p.cs = c.b, c.n, c.s
 		return
 	}
-	p.x = int32(len(e.wide))
+	p.b = int32(len(e.wide))
 	e.wide = append(e.wide, c)
 }
 
 // constOp returns OpConst node p's constant.
 func (e *Engine) constOp(p *pnode) val {
-	if p.x >= 0 {
-		return e.wide[p.x]
+	if p.b >= 0 {
+		return e.wide[p.b]
 	}
 	return val{k: p.ck, b: p.cb, n: p.cn, s: p.cs}
 }
@@ -276,7 +278,8 @@ func equalRules(a, b []ir.Rule) bool {
 
 // loader builds an Engine from validated tables and flags.
 type loader struct {
-	e *Engine
+	e  *Engine
+	at []int32 // position of each IR node in e.nodes
 	// The prepared lists of the previous flag (of each type, for
 	// variants), reused for an identical list; lastShared says whether
 	// that type's table may be shared (scalars only: a caller could
@@ -307,23 +310,19 @@ func newLoader(b *ir.Bundle, nflags int, version uint64, copyTables bool) (*load
 		env:      b.Environment,
 		audience: b.Audience,
 		attrs:    make([]attrPath, len(b.Attributes)),
-		nodes:    make([]pnode, len(b.Nodes)),
-		args:     b.Args,
 		segs:     make([]pseg, len(b.Segments)),
 		flags:    make([]pflag, nflags),
 		keys:     make([]string, nflags),
 	}
-	if copyTables {
-		e.args = append([]int32(nil), b.Args...)
-	}
 	for i, p := range b.Attributes {
 		e.attrs[i] = splitPath(p)
 	}
-	if err := e.prepareNodes(b); err != nil {
+	at, err := e.prepareNodes(b)
+	if err != nil {
 		return nil, err
 	}
 	for i, s := range b.Segments {
-		ps := pseg{when: s.When, keyAttr: s.KeyAttr, salt: s.KeySalt, digests: s.KeyDigests}
+		ps := pseg{when: root(at, s.When), keyAttr: s.KeyAttr, salt: s.KeySalt, digests: s.KeyDigests}
 		if copyTables {
 			ps.salt = append([]byte(nil), s.KeySalt...)
 			ps.digests = append([][32]byte(nil), s.KeyDigests...)
@@ -340,7 +339,16 @@ func newLoader(b *ir.Bundle, nflags int, version uint64, copyTables bool) (*load
 		}
 		e.segs[i] = ps
 	}
-	return &loader{e: e}, nil
+	return &loader{e: e, at: at}, nil
+}
+
+// root returns the position in Engine.nodes of the condition rooted at IR
+// node r, or NoNode.
+func root(at []int32, r int32) int32 {
+	if r == ir.NoNode {
+		return ir.NoNode
+	}
+	return at[r]
 }
 
 // flag prepares flag i (given in f, valid). values, when not nil, holds
@@ -403,7 +411,7 @@ func (l *loader) prepareRules(rs []ir.Rule) []prule {
 	l.rules = l.rules[n:]
 	for j := range rs {
 		r := &rs[j]
-		p[j] = prule{id: r.ID, when: r.When, serve: l.e.prepareServe(r.Serve)}
+		p[j] = prule{id: r.ID, when: l.at[r.When], serve: l.e.prepareServe(r.Serve)}
 	}
 	return p
 }
@@ -493,15 +501,33 @@ func flip(op ir.Op) ir.Op {
 	return op
 }
 
-// prepareNodes prepares every node that evaluation can reach: every
-// boolean node, and every value node that an unfused node reads. Parents
-// come after their children (Validate), so one pass from the last node
-// down decides each node's fusion before its operands are visited.
-func (e *Engine) prepareNodes(b *ir.Bundle) error {
+// prepareNodes prepares the nodes that evaluation can reach, compacted:
+// every boolean node, and every value node that an unfused node reads
+// (the attribute and constant operands of a fused comparison are never
+// evaluated). Parents come after their children (Validate), so one pass
+// from the last node down finds them. It returns the position of each IR
+// node in e.nodes (-1 for a node left out), for the roots of rules and
+// segments.
+func (e *Engine) prepareNodes(b *ir.Bundle) ([]int32, error) {
+	at := make([]int32, len(b.Nodes)) // first: 1 for a needed node
+	live := 0
+	for i := len(b.Nodes) - 1; i >= 0; i-- {
+		if at[i] == 0 && !isBoolOp(b.Nodes[i].Op) {
+			continue
+		}
+		at[i] = 1
+		live++
+		if p := plan(b, int32(i)); p.op < pop(ir.NumOps) && p.op != pop(ir.OpConst) {
+			markOperands(b, int32(i), at) // not fused: its operands are evaluated
+		}
+	}
 	// Size the side tables for the most they can receive, so they are
 	// allocated once.
 	var nWide, nStrs int
-	for _, nd := range b.Nodes {
+	for i, nd := range b.Nodes {
+		if at[i] == 0 {
+			continue
+		}
 		switch nd.Op {
 		case ir.OpConst:
 			if b.Consts[nd.A].Kind == ir.ConstList {
@@ -518,34 +544,46 @@ func (e *Engine) prepareNodes(b *ir.Bundle) error {
 		}
 	}
 	e.wide, e.strs = make([]val, 0, nWide), make([]string, 0, nStrs)
-	needed := make([]bool, len(b.Nodes))
-	res := map[string]int32{} // one compiled regexp per pattern
-	for i := len(b.Nodes) - 1; i >= 0; i-- {
-		if !needed[i] && !isBoolOp(b.Nodes[i].Op) {
+	e.nodes = make([]pnode, 0, live)
+	for i := range at {
+		if at[i] == 0 {
+			at[i] = -1
 			continue
 		}
-		if err := e.prepareNode(b, int32(i), res); err != nil {
-			return &loadError{msg: "node " + strconv.Itoa(i), cause: err}
-		}
-		if p := &e.nodes[i]; p.op < pop(ir.NumOps) { // not fused: its operands are evaluated
-			markOperands(b, int32(i), needed)
-		}
+		at[i] = int32(len(e.nodes))
+		e.nodes = append(e.nodes, pnode{})
 	}
-	return nil
+	res := map[string]int32{} // one compiled regexp per pattern
+	for i := range b.Nodes {
+		if at[i] < 0 {
+			continue
+		}
+		p := plan(b, int32(i))
+		if err := e.complete(b, int32(i), &p, at, res); err != nil {
+			return nil, &loadError{msg: "node " + strconv.Itoa(i), cause: err}
+		}
+		e.nodes[at[i]] = p
+	}
+	args := make([]int32, len(b.Args))
+	for k, a := range b.Args {
+		args[k] = at[a]
+	}
+	e.args = args
+	return at, nil
 }
 
-// markOperands marks the value nodes that node i reads.
-func markOperands(b *ir.Bundle, i int32, needed []bool) {
+// markOperands marks (in need) the nodes that node i reads.
+func markOperands(b *ir.Bundle, i int32, need []int32) {
 	nd := b.Nodes[i]
 	switch nd.Op {
 	case ir.OpNot, ir.OpSize, ir.OpSemver, ir.OpTimestamp, ir.OpBool, ir.OpMatches:
-		needed[nd.A] = true
+		need[nd.A] = 1
 	case ir.OpAnd, ir.OpOr, ir.OpEq, ir.OpNe, ir.OpLt, ir.OpLe, ir.OpGt, ir.OpGe, ir.OpIn,
 		ir.OpStartsWith, ir.OpEndsWith, ir.OpContains:
-		needed[nd.A], needed[nd.B] = true, true
+		need[nd.A], need[nd.B] = 1, 1
 	case ir.OpList:
 		for _, a := range b.Args[nd.A : nd.A+nd.B] {
-			needed[a] = true
+			need[a] = 1
 		}
 	}
 }
@@ -560,12 +598,14 @@ func isBoolOp(o ir.Op) bool {
 	return false
 }
 
-func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]int32) error {
+// plan decides how IR node i is prepared: its operator, generic or fused,
+// and its inline operands, with a and b as in the IR (node indices for a
+// generic node). It allocates nothing; complete adds the rest.
+func plan(b *ir.Bundle, i int32) pnode {
 	nd := b.Nodes[i]
-	p := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B, x: -1}
+	p := pnode{op: pop(nd.Op), sub: nd.Op, a: nd.A, b: nd.B}
 	isAttr := func(x int32) bool { return b.Nodes[x].Op == ir.OpAttr }
-	// constOf converts the constant of node x; a list is converted only by
-	// its own OpConst node (the OpIn case reads ir.Const lists directly).
+	// constOf returns the constant of node x; a list only as its kind.
 	constOf := func(x int32) (val, bool) {
 		if b.Nodes[x].Op != ir.OpConst {
 			return val{}, false
@@ -577,35 +617,11 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]int32) error 
 		return constVal(*c), true
 	}
 	switch nd.Op {
-	case ir.OpConst:
-		e.setConst(&p, constVal(b.Consts[nd.A]))
 	case ir.OpSemver, ir.OpTimestamp:
-		// Constant operands are parsed once here.
-		if c, ok := constOf(nd.A); ok {
+		if _, ok := constOf(nd.A); ok { // parsed once, by complete
 			p.op = pop(ir.OpConst)
-			pc := val{k: kUnknown}
-			if c.k == kStr {
-				if nd.Op == ir.OpSemver {
-					pc = parseSemver(c.s)
-				} else {
-					pc = parseTimestamp(c.s)
-				}
-			}
-			e.setConst(&p, pc)
 		}
 	case ir.OpMatches:
-		pat := b.Consts[nd.B].Str
-		x, ok := res[pat]
-		if !ok {
-			re, err := regexp.Compile(pat)
-			if err != nil {
-				return errors.New("compile pattern: " + err.Error())
-			}
-			x = int32(len(e.res))
-			e.res = append(e.res, re)
-			res[pat] = x
-		}
-		p.x = x
 		if isAttr(nd.A) {
 			p.op, p.a = fMatch, b.Nodes[nd.A].A
 		}
@@ -657,24 +673,74 @@ func (e *Engine) prepareNode(b *ir.Bundle, i int32, res map[string]int32) error 
 				}
 			}
 			if allStr {
-				p.a = b.Nodes[nd.A].A
+				p.op, p.a = fInSet, b.Nodes[nd.A].A
 				if len(l) > setThreshold {
-					set := make(map[string]struct{}, len(l))
-					for _, x := range l {
-						set[x.Str] = struct{}{}
-					}
-					p.op, p.x = fInMap, int32(len(e.sets))
-					e.sets = append(e.sets, set)
-				} else {
-					p.op, p.x, p.b = fInSet, int32(len(e.strs)), int32(len(l))
-					for _, x := range l {
-						e.strs = append(e.strs, x.Str)
-					}
-					sort.Strings(e.strs[p.x:])
+					p.op = fInMap
 				}
 			}
 		}
 	}
-	e.nodes[i] = p
+	return p
+}
+
+// complete finishes node i's plan p: constants into their inline fields
+// or Engine.wide, sets and patterns into their side tables, and the node
+// operands of a generic node mapped to their positions at[...].
+func (e *Engine) complete(b *ir.Bundle, i int32, p *pnode, at []int32, res map[string]int32) error {
+	nd := b.Nodes[i]
+	switch p.op {
+	case pop(ir.OpConst):
+		c := val{k: kUnknown}
+		switch nd.Op {
+		case ir.OpConst:
+			c = constVal(b.Consts[nd.A])
+		case ir.OpSemver, ir.OpTimestamp: // of a constant
+			if s := b.Consts[b.Nodes[nd.A].A]; s.Kind == ir.ConstString {
+				if nd.Op == ir.OpSemver {
+					c = parseSemver(s.Str)
+				} else {
+					c = parseTimestamp(s.Str)
+				}
+			}
+		}
+		e.setConst(p, c)
+	case pop(ir.OpMatches), fMatch:
+		pat := b.Consts[nd.B].Str
+		x, ok := res[pat]
+		if !ok {
+			re, err := regexp.Compile(pat)
+			if err != nil {
+				return errors.New("compile pattern: " + err.Error())
+			}
+			x = int32(len(e.res))
+			e.res = append(e.res, re)
+			res[pat] = x
+		}
+		p.b = x
+		if p.op == pop(ir.OpMatches) {
+			p.a = at[nd.A]
+		}
+	case fInSet:
+		l := b.Consts[b.Nodes[nd.B].A].List
+		start := len(e.strs)
+		for _, x := range l {
+			e.strs = append(e.strs, x.Str)
+		}
+		sort.Strings(e.strs[start:])
+		p.b = int32(start)<<4 | int32(len(l)) // len(l) <= setThreshold < 16
+	case fInMap:
+		l := b.Consts[b.Nodes[nd.B].A].List
+		set := make(map[string]struct{}, len(l))
+		for _, x := range l {
+			set[x.Str] = struct{}{}
+		}
+		p.b = int32(len(e.sets))
+		e.sets = append(e.sets, set)
+	case pop(ir.OpNot), pop(ir.OpSize), pop(ir.OpSemver), pop(ir.OpTimestamp), pop(ir.OpBool):
+		p.a = at[nd.A]
+	case pop(ir.OpAnd), pop(ir.OpOr), pop(ir.OpEq), pop(ir.OpNe), pop(ir.OpLt), pop(ir.OpLe), pop(ir.OpGt),
+		pop(ir.OpGe), pop(ir.OpIn), pop(ir.OpStartsWith), pop(ir.OpEndsWith), pop(ir.OpContains):
+		p.a, p.b = at[nd.A], at[nd.B]
+	}
 	return nil
 }
