@@ -83,8 +83,11 @@ type Engine struct {
 	segs  []pseg
 	flags []pflag
 	arms  []arm // split arms of all serves
-	index keyIndex
-	keys  []string
+	// Chunked arenas of the flags' variant tables and metadata (span).
+	varChunks  [][]pvar
+	metaChunks [][]ir.Meta
+	index      keyIndex
+	keys       []string
 
 	// Side tables of wide node operands (see pnode).
 	wide []val                 // OpConst operands that are not plain scalars
@@ -123,18 +126,18 @@ func (e *Engine) Evaluate(key string, ctx Context, now time.Time) Result {
 				continue
 			}
 			if r.serve.narm == 0 {
-				x := &f.vars[r.serve.variant]
+				x := e.variant(f, r.serve.variant)
 				return Result{Key: e.keys[fi], Value: x.value, Variant: x.name, Reason: ReasonTargetingMatch,
-					RuleID: r.id, Version: e.version, Metadata: f.meta}
+					RuleID: r.id, Version: e.version, Metadata: e.metadata(f)}
 			}
 			i = j
 			break
 		}
 	}
 	v, reason, code, rule := e.settle(f, i, &st)
-	x := &f.vars[v]
+	x := e.variant(f, v)
 	return Result{Key: e.keys[fi], Value: x.value, Variant: x.name, Reason: reason,
-		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
+		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: e.metadata(f)}
 }
 
 // EvaluateType is Evaluate for a caller expecting type want: a flag of
@@ -146,14 +149,14 @@ func (e *Engine) EvaluateType(key string, want ir.FlagType, ctx Context, now tim
 		return Result{Key: key, Reason: ReasonError, ErrorCode: CodeFlagNotFound, Version: e.version}
 	}
 	if f := &e.flags[fi]; f.typ != want {
-		return Result{Key: e.keys[fi], Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: f.meta}
+		return Result{Key: e.keys[fi], Reason: ReasonError, ErrorCode: CodeTypeMismatch, Version: e.version, Metadata: e.metadata(f)}
 	}
 	st := state{ctx: ctx, now: now}
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, &st)
-	x := &f.vars[v]
+	x := e.variant(f, v)
 	return Result{Key: e.keys[fi], Value: x.value, Variant: x.name, Reason: reason,
-		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: f.meta}
+		ErrorCode: code, RuleID: rule, Version: e.version, Metadata: e.metadata(f)}
 }
 
 // EvaluateAll evaluates every flag in key order, appending to out. The
@@ -192,11 +195,25 @@ func (e *Engine) Environment() string { return e.env }
 // Audience returns the bundle's audience.
 func (e *Engine) Audience() ir.Audience { return e.audience }
 
+// variant returns variant v of flag f.
+func (e *Engine) variant(f *pflag, v int32) *pvar {
+	return &e.varChunks[f.vars.c][int32(f.vars.offn&spanOff)+v]
+}
+
+// metadata returns flag f's metadata (nil when it has none).
+func (e *Engine) metadata(f *pflag) []ir.Meta {
+	if f.meta.offn == 0 {
+		return nil
+	}
+	off, n := f.meta.offn&spanOff, f.meta.offn>>spanBits
+	return e.metaChunks[f.meta.c][off : off+n : off+n]
+}
+
 // fill evaluates flag fi into *r.
 func (e *Engine) fill(r *Result, fi int32, st *state) {
 	f := &e.flags[fi]
 	v, reason, code, rule := e.run(f, st)
-	x := &f.vars[v]
+	x := e.variant(f, v)
 	r.Key = e.keys[fi]
 	r.Value = x.value
 	r.Variant = x.name
@@ -204,7 +221,7 @@ func (e *Engine) fill(r *Result, fi int32, st *state) {
 	r.ErrorCode = code
 	r.RuleID = rule
 	r.Version = e.version
-	r.Metadata = f.meta
+	r.Metadata = e.metadata(f)
 }
 
 // run evaluates a flag to its variant index.

@@ -253,7 +253,7 @@ func (e *Engine) value(i int32, st *state) val {
 		f := &e.flags[p.a]
 		vi, _, _, _ := e.run(f, st)
 		st.depth--
-		return val{k: kStr, s: f.vars[vi].name}
+		return val{k: kStr, s: e.variant(f, vi).name}
 	case ir.OpList:
 		return val{k: kArgs, i: [3]int64{int64(p.a), int64(p.b)}}
 	}

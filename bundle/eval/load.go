@@ -162,11 +162,25 @@ type pvar struct {
 	value any
 }
 
+// span is a list in a chunked arena of the Engine: elements
+// [off, off+n) of chunk c, with off = offn & spanOff and n = offn >>
+// spanBits. (A list longer than a chunk gets a chunk of its own, at
+// off 0.) It is 8 bytes where a slice is 24.
+type span struct {
+	c    uint32
+	offn uint32
+}
+
+const (
+	spanBits = 10 // chunks hold at most 1 << spanBits elements at offsets < 1 << spanBits
+	spanOff  = 1<<spanBits - 1
+)
+
 // pflag is a prepared flag; its key is Engine.keys at the same index.
 type pflag struct {
 	rules           []prule
-	vars            []pvar // shared by flags with identical scalar variants
-	meta            []ir.Meta
+	vars            span // in Engine.varChunks; shared by flags with identical scalar variants
+	meta            span // in Engine.metaChunks
 	noMatch         pserve
 	hash            hashPrefix // of salt + "/"
 	fallbackVariant int32
@@ -284,21 +298,17 @@ type loader struct {
 	// variants), reused for an identical list; lastShared says whether
 	// that type's table may be shared (scalars only: a caller could
 	// change an object value it was handed).
-	lastVars   [ir.TypeObject + 1][]pvar
+	lastVars   [ir.TypeObject + 1]span
 	lastShared [ir.TypeObject + 1]bool
 	lastRules  []prule
-	// Chunks that prepared lists are carved from.
+	// The chunk that prepared rules are carved from; variant tables and
+	// metadata are carved from the last chunk of Engine.varChunks and
+	// Engine.metaChunks.
 	rules []prule
-	vars  []pvar
-	meta  []ir.Meta
 }
 
-// Chunk sizes (elements) of the loader's arenas.
-const (
-	ruleChunk = 1024
-	varChunk  = 1024
-	metaChunk = 512
-)
+// ruleChunk is the number of rules allocated at once.
+const ruleChunk = 1024
 
 // newLoader prepares the tables of b (everything but its flags) for an
 // engine of nflags flags. copyTables says whether b belongs to the
@@ -381,12 +391,9 @@ func (l *loader) flag(i int, f *ir.Flag, values []string, sameVariants, sameRule
 		pf.vars, l.lastVars[t], l.lastShared[t] = vars, vars, shared
 	}
 	if n := len(f.Metadata); n > 0 {
-		if len(l.meta) < n {
-			l.meta = make([]ir.Meta, max(n, metaChunk))
-		}
-		pf.meta = l.meta[:n:n]
-		l.meta = l.meta[n:]
-		copy(pf.meta, f.Metadata)
+		var m []ir.Meta
+		pf.meta, m = carve(&e.metaChunks, n)
+		copy(m, f.Metadata)
 	}
 	e.keys[i] = f.Key
 	return nil
@@ -416,16 +423,29 @@ func (l *loader) prepareRules(rs []ir.Rule) []prule {
 	return p
 }
 
-// prepareVariants returns the variant table of vs (whose values are
-// values, when not nil), carved from a chunk, and whether it holds
-// scalars only (and so may be shared).
-func (l *loader) prepareVariants(vs []ir.Variant, values []string) (t []pvar, shared bool, err error) {
-	n := len(vs)
-	if len(l.vars) < n {
-		l.vars = make([]pvar, max(n, varChunk))
+// carve returns a span of n new elements in the chunked arena *chunks,
+// and the elements.
+func carve[T any](chunks *[][]T, n int) (span, []T) {
+	k := len(*chunks) - 1
+	if n > spanOff+1 { // a chunk of its own
+		*chunks = append(*chunks, make([]T, n))
+		return span{c: uint32(k + 1), offn: uint32(n) << spanBits}, (*chunks)[k+1]
 	}
-	t = l.vars[:n:n]
-	l.vars = l.vars[n:]
+	if k < 0 || len((*chunks)[k])+n > cap((*chunks)[k]) {
+		*chunks = append(*chunks, make([]T, 0, spanOff+1))
+		k++
+	}
+	c := &(*chunks)[k]
+	off := len(*c)
+	*c = (*c)[:off+n]
+	return span{c: uint32(k), offn: uint32(off) | uint32(n)<<spanBits}, (*c)[off : off+n : off+n]
+}
+
+// prepareVariants returns the variant table of vs (whose values are
+// values, when not nil), carved from Engine.varChunks, and whether it
+// holds scalars only (and so may be shared).
+func (l *loader) prepareVariants(vs []ir.Variant, values []string) (sp span, shared bool, err error) {
+	sp, t := carve(&l.e.varChunks, len(vs))
 	shared = true
 	for k, v := range vs {
 		var dv any
@@ -436,7 +456,7 @@ func (l *loader) prepareVariants(vs []ir.Variant, values []string) (t []pvar, sh
 			dv, err = ir.ParseJSON(v.Value)
 		}
 		if err != nil {
-			return nil, false, errors.New("variant " + strconv.Quote(v.Name) + ": " + err.Error())
+			return span{}, false, errors.New("variant " + strconv.Quote(v.Name) + ": " + err.Error())
 		}
 		switch dv.(type) {
 		case map[string]any, []any:
@@ -444,7 +464,7 @@ func (l *loader) prepareVariants(vs []ir.Variant, values []string) (t []pvar, sh
 		}
 		t[k] = pvar{name: v.Name, value: dv}
 	}
-	return t, shared, nil
+	return sp, shared, nil
 }
 
 // prepareServe prepares s, appending its arms to e.arms.
