@@ -18,7 +18,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
@@ -76,7 +76,7 @@ func BenchmarkOpenFlags(b *testing.B) {
 		b.Run(fmt.Sprintf("Open%dk", n/1000), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				o, err := envelope.Open(data, tr)
 				if err != nil {
@@ -86,7 +86,7 @@ func BenchmarkOpenFlags(b *testing.B) {
 					b.Fatal(r)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 	benchOpenRealistic(b, now) // bench_open_varied_test.go

@@ -13,7 +13,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 // benchOpenRealistic adds Open10kRealistic to BenchmarkOpenFlags:
@@ -31,7 +31,7 @@ func benchOpenRealistic(b *testing.B, now time.Time) {
 	b.Run("Open10kRealistic", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			o, err := envelope.Open(data, tr)
 			if err != nil {
@@ -41,14 +41,21 @@ func benchOpenRealistic(b *testing.B, now time.Time) {
 				b.Fatal(r)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
+		benchmetric.ReportRetained(b, n, "flag", func() any {
+			o, err := envelope.Open(data, tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return o
+		})
 	})
 	// What Open costs when the engine is loaded straight from the
 	// verified payload (eval.LoadEncoded) and no ir.Bundle is built.
 	b.Run("VerifyLoad10kRealistic", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			v, err := envelope.Verify(data, tr)
 			if err != nil {
@@ -65,6 +72,17 @@ func benchOpenRealistic(b *testing.B, now time.Time) {
 				b.Fatal(r)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
+		benchmetric.ReportRetained(b, n, "flag", func() any {
+			v, err := envelope.Verify(data, tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := eval.LoadEncoded(v.Payload, tr.Limits, v.Claims.Version)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return e
+		})
 	})
 }

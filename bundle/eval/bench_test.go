@@ -5,24 +5,24 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 var sinkResult Result
 
-// cpuTimer reports process CPU time per op (cputime.Report) next to
+// cpuTimer reports process CPU time per op (benchmetric.ReportCPU) next to
 // ns/op.
 type cpuTimer struct{ start int64 }
 
 func startCPU(b *testing.B) cpuTimer {
 	b.ReportAllocs()
 	b.ResetTimer()
-	return cpuTimer{cputime.Process()}
+	return cpuTimer{benchmetric.CPU()}
 }
 
 func (c cpuTimer) stop(b *testing.B) {
 	b.StopTimer()
-	cputime.Report(b, c.start)
+	benchmetric.ReportCPU(b, c.start)
 }
 
 // BenchmarkEval uses the peer benchmark names (<Case>/engine=edgeflag) so

@@ -180,6 +180,16 @@ func growResults(out []Result, n int) []Result {
 	return o
 }
 
+// FlagType returns the declared type of flag key, and false when the
+// engine has no such flag.
+func (e *Engine) FlagType(key string) (ir.FlagType, bool) {
+	fi := e.index.find(key, e.keys)
+	if fi < 0 {
+		return 0, false
+	}
+	return e.flags[fi].typ, true
+}
+
 // Keys returns the flag keys in sorted order (a fresh slice).
 func (e *Engine) Keys() []string { return append([]string(nil), e.keys...) }
 

@@ -237,3 +237,17 @@ func TestF2PeerContext(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagType checks that the engine answers a flag's declared type
+// without the IR, and refuses an unknown key.
+func TestFlagType(t *testing.T) {
+	e := mustLoad(t, peerBundle(2))
+	for key, want := range map[string]ir.FlagType{"f1": ir.TypeBoolean, "f2": ir.TypeString, "f3": ir.TypeBoolean} {
+		if got, ok := e.FlagType(key); !ok || got != want {
+			t.Errorf("FlagType(%q) = %v, %v; want %v", key, got, ok, want)
+		}
+	}
+	if _, ok := e.FlagType("nope"); ok {
+		t.Error("FlagType of an unknown key is ok")
+	}
+}

@@ -17,7 +17,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 const peerEngine = "engine=edgeflag-yaml"
@@ -102,33 +102,33 @@ func BenchmarkEval(b *testing.B) {
 	ctx := peerContext()
 	b.Run("F1/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f1", ctx, peerNow); peerSink.Value != true {
 				b.Fatal(peerSink)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	b.Run("F2/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f2", ctx, peerNow); peerSink.Value != "senior" {
 				b.Fatal(peerSink)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	b.Run("F3/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f3", ctx, peerNow); peerSink.Reason != eval.ReasonSplit {
 				b.Fatal(peerSink)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	bulk := peerEngineOf(b, peerEncoded(b, false, 100, "f2_%03d"))
 	b.Run("F100all/"+peerEngine, func(b *testing.B) {
@@ -136,14 +136,14 @@ func BenchmarkEval(b *testing.B) {
 		// append form); the peers build a fresh map per call.
 		out := make([]eval.Result, 0, 100)
 		b.ReportAllocs()
-		cpu := cputime.Process()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			out = bulk.EvaluateAll(ctx, peerNow, out[:0])
 			if len(out) != 100 || out[42].Key != "f2_042" || out[42].Value != "senior" {
 				b.Fatal(out)
 			}
 		}
-		cputime.Report(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 }
 
@@ -160,7 +160,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.Run(fmt.Sprintf("Load%dk/%s", n/1000, peerEngine), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
 				if err != nil {
@@ -170,7 +170,7 @@ func BenchmarkLoad(b *testing.B) {
 					b.Fatal(r)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 	benchLoadRealistic(b) // realistic_bench_test.go

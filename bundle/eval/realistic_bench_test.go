@@ -14,7 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 // benchLoadRealistic adds Load1kRealistic and Load10kRealistic to
@@ -31,7 +31,7 @@ func benchLoadRealistic(b *testing.B) {
 		b.Run(fmt.Sprintf("Load%dkRealistic/%s", n/1000, peerEngine), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
 				if err != nil {
@@ -41,7 +41,14 @@ func benchLoadRealistic(b *testing.B) {
 					b.Fatal(r)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
+			benchmetric.ReportRetained(b, n, "flag", func() any {
+				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return e
+			})
 		})
 	}
 }

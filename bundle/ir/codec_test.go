@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
@@ -566,13 +566,13 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run("Decode"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if _, err := Decode(data, Limits{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 			b.ReportMetric(float64(len(data))/float64(n), "B/flag")
 		})
 	}
@@ -583,13 +583,13 @@ func BenchmarkEncode(b *testing.B) {
 		bd := codecF2Set(n)
 		b.Run("Encode"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if _, err := Encode(bd); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 }
@@ -606,14 +606,14 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		b.Run("Unmarshal"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(doc)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				var out Bundle
 				if err := json.Unmarshal(doc, &out); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 			b.ReportMetric(float64(len(doc))/float64(n), "B/flag")
 		})
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/cputime"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 // bundles10k returns the encodings of both 10 000-flag server sets.
@@ -38,13 +38,13 @@ func BenchmarkDecodeSets(b *testing.B) {
 		b.Run("Decode"+c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.data)))
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if _, err := ir.Decode(c.data, ir.Limits{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 }
@@ -59,13 +59,13 @@ func BenchmarkValidate(b *testing.B) {
 		}
 		b.Run("Validate"+c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := cputime.Process()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if err := bd.Validate(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cputime.Report(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 }

@@ -1,12 +1,12 @@
 //go:build unix
 
-package cputime
+package benchmetric
 
 import "syscall"
 
-// Process returns the process's user plus system CPU time in nanoseconds,
+// CPU returns the process's user plus system CPU time in nanoseconds,
 // or 0 when it cannot be read.
-func Process() int64 {
+func CPU() int64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
