@@ -182,8 +182,9 @@ func (r *Reader) Values() []string { return r.d.lastTexts[r.d.lastType] }
 func (r *Reader) Err() error { return r.err }
 
 // decDecoder reads one encoding. In fresh mode (Decode) every slice it
-// returns is new memory; in reuse mode (Reader) flag slices reuse the
-// destination's backing arrays and variant values alias the input.
+// returns is new memory, carved from its arenas without overlap; in reuse
+// mode (Reader) a flag's lists are in the decoder's scratch arrays and
+// variant values alias the input. Tables are new memory in both.
 type decDecoder struct {
 	data  []byte
 	pos   int
@@ -302,7 +303,7 @@ func (d *decDecoder) uvarintSlow() uint64 {
 }
 
 // int32v reads a zigzag int32. (The one-byte varint case is written out
-// here and in tag and strIndex: each is one call on the hot path instead of
+// here and in mask and strIndex: each is one call on the hot path instead of
 // nested calls, which Go's inliner would not flatten.)
 func (d *decDecoder) int32v() int32 {
 	var u uint64

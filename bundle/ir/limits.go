@@ -22,7 +22,7 @@ type Limits struct {
 }
 
 // DefaultLimits returns generous but finite limits: far above any real
-// bundle (10 000 flags of three rules encode in about 0.5 MiB), low enough
+// bundle (10 000 realistic flags encode in about 2 MB), low enough
 // that decoding hostile input stays within a few hundred MiB of memory.
 func DefaultLimits() Limits {
 	return Limits{

@@ -413,9 +413,8 @@ func (b *Bundle) checkNode(i int32, nflags int) error {
 			return err
 		}
 		// An OpConst operand with an out-of-range index is rejected by its
-		// own check (which this node inherits through bad[]); reading
-		// Consts[r.A] here without the range check panicked (found by
-		// FuzzDecodeValidateShared).
+		// own check (which this node inherits through bad[]), so its index
+		// is range-checked here before Consts is read.
 		r := b.Nodes[nd.B]
 		if r.Op == OpConst && r.A >= 0 && int(r.A) < len(b.Consts) && b.Consts[r.A].Kind != ConstList {
 			return errf("right operand of in() is a constant that is not a list")
