@@ -158,20 +158,31 @@ func BenchmarkLoad(b *testing.B) {
 		data := peerEncoded(b, false, n, "f2_%05d")
 		last, ctx := fmt.Sprintf("f2_%05d", n-1), peerContext()
 		b.Run(fmt.Sprintf("Load%dk/%s", n/1000, peerEngine), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			cpu := benchmetric.CPU()
-			for b.Loop() {
-				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r := e.Evaluate(last, ctx, peerNow); r.Value != "senior" {
-					b.Fatal(r)
-				}
-			}
-			benchmetric.ReportCPU(b, cpu)
+			benchLoadEncoded(b, data, n, func(e *eval.Engine) bool { return e.Evaluate(last, ctx, peerNow).Value == "senior" })
 		})
 	}
 	benchLoadRealistic(b) // realistic_bench_test.go
+}
+
+// benchLoadEncoded runs eval.LoadEncoded of data (n flags) per op, checks
+// each engine with ok, and reports CPU per op and the heap an engine
+// retains per flag.
+func benchLoadEncoded(b *testing.B, data []byte, n int, ok func(*eval.Engine) bool) {
+	load := func() *eval.Engine {
+		e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return e
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	cpu := benchmetric.CPU()
+	for b.Loop() {
+		if e := load(); !ok(e) {
+			b.Fatal("the loaded engine evaluates wrongly")
+		}
+	}
+	benchmetric.ReportCPU(b, cpu)
+	benchmetric.ReportRetained(b, n, "flag", func() any { return load() })
 }

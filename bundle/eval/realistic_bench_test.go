@@ -14,7 +14,6 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
-	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 // benchLoadRealistic adds Load1kRealistic and Load10kRealistic to
@@ -29,26 +28,7 @@ func benchLoadRealistic(b *testing.B) {
 		}
 		p := set.Probes[len(set.Probes)/2]
 		b.Run(fmt.Sprintf("Load%dkRealistic/%s", n/1000, peerEngine), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			cpu := benchmetric.CPU()
-			for b.Loop() {
-				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r := e.Evaluate(p.Flag, p.Context, peerNow); r.RuleID != p.RuleID {
-					b.Fatal(r)
-				}
-			}
-			benchmetric.ReportCPU(b, cpu)
-			benchmetric.ReportRetained(b, n, "flag", func() any {
-				e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				return e
-			})
+			benchLoadEncoded(b, data, n, func(e *eval.Engine) bool { return e.Evaluate(p.Flag, p.Context, peerNow).RuleID == p.RuleID })
 		})
 	}
 }
