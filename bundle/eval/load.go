@@ -222,7 +222,7 @@ func Load(b *ir.Bundle, version uint64) (*Engine, error) {
 		f := &b.Flags[i]
 		sameV := equalVariants(f.Variants, lastVariants[f.Type])
 		sameR := equalRules(f.Rules, lastRules)
-		if err := l.flag(i, f, nil, sameV, sameR); err != nil {
+		if err := l.flag(i, f, nil, nil, sameV, sameR); err != nil {
 			return nil, err
 		}
 		lastVariants[f.Type] = f.Variants
@@ -252,7 +252,7 @@ func LoadEncoded(data []byte, lim ir.Limits, version uint64) (*Engine, error) {
 	var f ir.Flag
 	for i := 0; r.Next(&f); i++ {
 		sameV, sameR := r.Repeated()
-		if err := l.flag(i, &f, r.Values(), sameV, sameR); err != nil {
+		if err := l.flag(i, &f, r.Values(), r.Parsed(), sameV, sameR); err != nil {
 			return nil, err
 		}
 	}
@@ -363,10 +363,11 @@ func root(at []int32, r int32) int32 {
 
 // flag prepares flag i (given in f, valid). values, when not nil, holds
 // f's variant values as strings (ir.Reader.Values), which the prepared
-// values may share. sameVariants says that f's variant list equals the
+// values may share, and parsed, when not nil, those values parsed
+// (ir.Reader.Parsed). sameVariants says that f's variant list equals the
 // last flag of the same type's, sameRules that its rule list equals the
 // last flag with rules' (ir.Reader.Repeated).
-func (l *loader) flag(i int, f *ir.Flag, values []string, sameVariants, sameRules bool) error {
+func (l *loader) flag(i int, f *ir.Flag, values []string, parsed []any, sameVariants, sameRules bool) error {
 	e := l.e
 	pf := &e.flags[i]
 	pf.typ, pf.enabled = f.Type, f.Enabled
@@ -384,7 +385,7 @@ func (l *loader) flag(i int, f *ir.Flag, values []string, sameVariants, sameRule
 	if t := f.Type; sameVariants && l.lastShared[t] {
 		pf.vars = l.lastVars[t]
 	} else {
-		vars, shared, err := l.prepareVariants(f.Variants, values)
+		vars, shared, err := l.prepareVariants(f.Variants, values, parsed)
 		if err != nil {
 			return &loadError{msg: "flag " + strconv.Quote(f.Key), cause: err}
 		}
@@ -442,17 +443,21 @@ func carve[T any](chunks *[][]T, n int) (span, []T) {
 }
 
 // prepareVariants returns the variant table of vs (whose values are
-// values, when not nil), carved from Engine.varChunks, and whether it
-// holds scalars only (and so may be shared).
-func (l *loader) prepareVariants(vs []ir.Variant, values []string) (sp span, shared bool, err error) {
+// values, when not nil, and parsed already, when parsed is not nil),
+// carved from Engine.varChunks, and whether it holds scalars only (and so
+// may be shared).
+func (l *loader) prepareVariants(vs []ir.Variant, values []string, parsed []any) (sp span, shared bool, err error) {
 	sp, t := carve(&l.e.varChunks, len(vs))
 	shared = true
 	for k, v := range vs {
 		var dv any
 		var err error
-		if values != nil {
+		switch {
+		case parsed != nil:
+			dv = parsed[k]
+		case values != nil:
 			dv, err = ir.ParseJSONString(values[k])
-		} else {
+		default:
 			dv, err = ir.ParseJSON(v.Value)
 		}
 		if err != nil {

@@ -153,6 +153,7 @@ func (r *Reader) Next(f *Flag) bool {
 	}
 	r.sameVariants = d.repVariants
 	r.sameRules = d.repRules && len(f.Variants) == r.rulesNV
+	r.c.texts = r.Values()
 	if err := r.c.flag(r.i, f, r.sameVariants, r.sameRules); err != nil {
 		r.err = err
 		return false
@@ -176,6 +177,17 @@ func (r *Reader) Repeated() (variants, rules bool) { return r.sameVariants, r.sa
 // Reader's string table instead of copying it, valid as long as any
 // string of the flag.
 func (r *Reader) Values() []string { return r.d.lastTexts[r.d.lastType] }
+
+// Parsed returns the values of the variants of the flag Next last
+// returned, parsed (as ParseJSONString parses Values) when Next checked
+// them, valid until the next call to Next; nil when Next did not check
+// them because the list repeats the last one of its type (Repeated).
+func (r *Reader) Parsed() []any {
+	if r.sameVariants {
+		return nil
+	}
+	return r.c.parsed
+}
 
 // Err returns the first error of the Reader, or nil; after Next returned
 // false, nil means the whole bundle decoded and validated.

@@ -42,18 +42,26 @@ func parseJSON[T string | []byte](data T) (any, error) {
 // type: true/false, a string, a finite number, or an object or array. It
 // runs the parser without building values, so it does not allocate.
 func checkJSON(data []byte, t FlagType) error {
-	p := jsonParser[[]byte]{data: data}
+	_, err := checkValue(data, t, false)
+	return err
+}
+
+// checkValue is checkJSON, and with build also returns the value, as
+// ParseJSON would (the Reader checks and parses variant values at once).
+func checkValue[T string | []byte](data T, t FlagType, build bool) (any, error) {
+	p := jsonParser[T]{data: data, build: build}
 	p.ws()
 	if p.i >= len(p.data) {
-		return errf("empty JSON value")
+		return nil, errf("empty JSON value")
 	}
 	first := p.data[p.i]
-	if _, err := p.value(0); err != nil {
-		return err
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
 	}
 	p.ws()
 	if p.i != len(p.data) {
-		return p.fail("trailing data")
+		return nil, p.fail("trailing data")
 	}
 	ok := false
 	switch t {
@@ -67,9 +75,9 @@ func checkJSON(data []byte, t FlagType) error {
 		ok = first == '{' || first == '['
 	}
 	if !ok {
-		return errf("value is not a JSON ", t.String())
+		return nil, errf("value is not a JSON ", t.String())
 	}
-	return nil
+	return v, nil
 }
 
 // jsonParser is a recursive-descent JSON parser. With build unset it only

@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -21,9 +22,16 @@ func readAll(data []byte, lim Limits) (*Bundle, [][2]bool, error) {
 		if len(vals) != len(f.Variants) {
 			return nil, nil, errors.New("Values and Variants differ in length")
 		}
+		parsed := r.Parsed()
+		if v, _ := r.Repeated(); v != (parsed == nil) {
+			return nil, nil, errors.New("Parsed is nil exactly when the variants repeat")
+		}
 		for k, v := range f.Variants {
 			if vals[k] != string(v.Value) {
 				return nil, nil, errors.New("Values()[k] is not Variants[k].Value")
+			}
+			if want, err := ParseJSON(v.Value); parsed != nil && (err != nil || !reflect.DeepEqual(parsed[k], want)) {
+				return nil, nil, errors.New("Parsed()[k] is not ParseJSON(Variants[k].Value)")
 			}
 		}
 		b.Flags = append(b.Flags, codecCopyFlag(f))
@@ -118,6 +126,11 @@ func TestReaderErrors(t *testing.T) {
 		_, _, err := readAll(c.data, Limits{})
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: Reader error %v, want %v", name, err, c.want)
+		}
+		// The operation is named once, by the function that failed.
+		if msg := err.Error(); !(strings.HasPrefix(msg, "decode bundle: ") || strings.HasPrefix(msg, "validate bundle: ")) ||
+			strings.Count(msg, "decode bundle")+strings.Count(msg, "validate bundle") != 1 {
+			t.Errorf("%s: message %q does not name one operation once", name, msg)
 		}
 		b, derr := Decode(c.data, Limits{})
 		if derr == nil {

@@ -3,6 +3,7 @@ package ir
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -91,6 +92,10 @@ type checker struct {
 	bad     []int32
 	nodeErr map[int32]error
 	prevKey string
+	// texts, set by a Reader, holds the checked flag's variant values as
+	// strings; they are then parsed into parsed, not only checked.
+	texts  []string
+	parsed []any
 	// refs is the reference graph through variant() and inSegment(),
 	// nil when no node references a flag or segment (then there is no
 	// cycle to find).
@@ -273,12 +278,21 @@ func (c *checker) checkFlag(i int, f *Flag, sameVariants, sameRules bool) error 
 		return errf(": no variants")
 	}
 	if !sameVariants {
+		if c.texts != nil {
+			c.parsed = slices.Grow(c.parsed[:0], len(f.Variants))[:len(f.Variants)]
+		}
 		for k := range f.Variants {
 			v := &f.Variants[k]
 			if k > 0 && !before(f.Variants[k-1].Name, v.Name) {
 				return errf(": variants not sorted strictly by name")
 			}
-			if err := checkJSON(v.Value, f.Type); err != nil {
+			var err error
+			if c.texts != nil { // a Reader: parse as well (Reader.Parsed)
+				c.parsed[k], err = checkValue(c.texts[k], f.Type, true)
+			} else {
+				err = checkJSON(v.Value, f.Type)
+			}
+			if err != nil {
 				return errf(": variant ", strconv.Quote(v.Name), ": ", err.Error())
 			}
 		}
