@@ -21,12 +21,9 @@ import (
 // (a context built to match a flag's first rule).
 func benchLoadRealistic(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		set, bd := benchgen.RealisticBundle(b, n, ir.AudienceServer)
-		data, err := ir.Encode(bd)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := set.Probes[len(set.Probes)/2]
+		data := benchgen.RealisticEncoded(b, n, ir.AudienceServer)
+		probes := benchgen.Realistic(n).Probes
+		p := probes[len(probes)/2]
 		b.Run(fmt.Sprintf("Load%dkRealistic/%s", n/1000, peerEngine), func(b *testing.B) {
 			benchLoadEncoded(b, data, n, func(e *eval.Engine) bool { return e.Evaluate(p.Flag, p.Context, peerNow).RuleID == p.RuleID })
 		})

@@ -18,11 +18,7 @@ func bundles10k(b *testing.B) []struct {
 	name string
 	data []byte
 } {
-	_, real := benchgen.RealisticBundle(b, 10000, ir.AudienceServer)
-	enc, err := ir.Encode(real)
-	if err != nil {
-		b.Fatal(err)
-	}
+	enc := benchgen.RealisticEncoded(b, 10000, ir.AudienceServer)
 	return []struct {
 		name string
 		data []byte

@@ -23,6 +23,8 @@ package benchgen
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -455,4 +457,13 @@ func Peer(basics bool, n int, keyFmt string, clientSide bool) []byte {
 // 2 and matches rule 3, so F2 walks all three.
 func PeerContext() map[string]any {
 	return map[string]any{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42}
+}
+
+// WriteDir writes Realistic(n) as dir/flags.yaml, a flags-as-code
+// directory the CLI builds and evaluates like any other (dir must exist).
+func WriteDir(dir string, n int) error {
+	if n <= 0 {
+		return fmt.Errorf("write flags: want a positive flag count, got %d", n)
+	}
+	return os.WriteFile(filepath.Join(dir, "flags.yaml"), Realistic(n).YAML, 0o644)
 }

@@ -2,6 +2,8 @@ package benchgen
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -40,5 +42,24 @@ func TestSetsCompile(t *testing.T) {
 	}
 	if _, b := RealisticBundle(t, 50, ir.AudienceServer); len(b.Flags) != 50 {
 		t.Errorf("RealisticBundle(50): %d flags", len(b.Flags))
+	}
+}
+
+// TestWriteDir checks that WriteDir writes a directory the publisher
+// loads, and refuses a count that is not positive.
+func TestWriteDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteDir(dir, 40); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "flags.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(Compile(t, data, ir.AudienceServer).Flags); got != 40 {
+		t.Errorf("%d flags, want 40", got)
+	}
+	if err := WriteDir(dir, 0); err == nil {
+		t.Error("WriteDir(dir, 0) succeeded")
 	}
 }

@@ -35,34 +35,43 @@ func Encode(tb testing.TB, yaml []byte, aud ir.Audience) []byte {
 }
 
 var (
-	realisticMu    sync.Mutex
-	realisticCache = map[realisticKey]realisticEntry{}
+	encodedMu    sync.Mutex
+	encodedCache = map[encodedKey][]byte{}
 )
 
-type realisticKey struct {
+type encodedKey struct {
 	n   int
 	aud ir.Audience
 }
 
-type realisticEntry struct {
-	set Set
-	b   *ir.Bundle
+// RealisticEncoded returns the encoding of Realistic(n) compiled for
+// aud. Compiling 10 000 flags takes seconds, and benchmarks run their
+// set-up once per -count, so encodings are cached for the life of the
+// test binary; callers must not modify them. Only the bytes are kept: a
+// cached Bundle would be a large pointer-rich live heap that the garbage
+// collector scans during every benchmark, which a process loading a
+// bundle does not have.
+func RealisticEncoded(tb testing.TB, n int, aud ir.Audience) []byte {
+	tb.Helper()
+	encodedMu.Lock()
+	defer encodedMu.Unlock()
+	k := encodedKey{n, aud}
+	if data, ok := encodedCache[k]; ok {
+		return data
+	}
+	data := Encode(tb, Realistic(n).YAML, aud)
+	encodedCache[k] = data
+	return data
 }
 
-// RealisticBundle returns Realistic(n) and its compiled bundle for aud.
-// Compiling 10 000 flags takes seconds, and benchmarks run their set-up
-// once per -count, so results are cached for the life of the test
-// binary: callers must not modify the bundle.
+// RealisticBundle returns Realistic(n) and its bundle for aud, decoded
+// from RealisticEncoded: the caller's to keep or change.
 func RealisticBundle(tb testing.TB, n int, aud ir.Audience) (Set, *ir.Bundle) {
 	tb.Helper()
-	realisticMu.Lock()
-	defer realisticMu.Unlock()
-	k := realisticKey{n, aud}
-	if e, ok := realisticCache[k]; ok {
-		return e.set, e.b
+	data := RealisticEncoded(tb, n, aud)
+	b, err := ir.Decode(data, ir.Limits{})
+	if err != nil {
+		tb.Fatal(err)
 	}
-	set := Realistic(n)
-	b := Compile(tb, set.YAML, aud)
-	realisticCache[k] = realisticEntry{set, b}
-	return set, b
+	return Realistic(n), b
 }
