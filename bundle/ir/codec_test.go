@@ -65,6 +65,22 @@ func codecF2Set(n int) *Bundle {
 	return b.Bundle
 }
 
+// codecOwnRules is codecF2Set(n) with rule conditions of each flag's own
+// (an email domain and an age threshold), so that the flags share their
+// variant lists but no two have the same rule list.
+func codecOwnRules(n int) *Bundle {
+	bd := NewBuilder("shop", "production", AudienceServer)
+	for i := 0; i < n; i++ {
+		k := strconv.Itoa(i)
+		k = "f2_" + strings.Repeat("0", 5-len(k)) + k
+		f := codecF2(bd, k)
+		f.Rules[0].When = bd.Node(OpEndsWith, bd.AttrNode("email"), bd.Str("@"+k+".example.com"))
+		f.Rules[2].When = bd.Node(OpGe, bd.AttrNode("age"), bd.Num(float64(18+i%50)))
+		bd.Bundle.Flags = append(bd.Bundle.Flags, f)
+	}
+	return bd.Bundle
+}
+
 // codecF123 is the small reference bundle of the golden file: the peer
 // benchmarks' flags F1 (boolean, on, no rules), F2 and F3 (boolean, 10% rollout).
 func codecF123() *Bundle {

@@ -77,7 +77,7 @@ func codecNilIfEmpty[T any](s []T) []T {
 // TestReaderMatchesDecode checks that a Reader yields exactly the flags
 // Decode decodes, and Repeated answers what the encodings repeat.
 func TestReaderMatchesDecode(t *testing.T) {
-	for name, b := range map[string]*Bundle{"f123": codecF123(), "f2x4": codecF2Set(4), "varied": codecVariedSet(4),
+	for name, b := range map[string]*Bundle{"f123": codecF123(), "f2x4": codecF2Set(4), "own rules": codecOwnRules(4),
 		"valid": validBundle(), "segments": codecSegments()} {
 		data := codecEncodeT(t, b)
 		want, err := Decode(data, Limits{})
@@ -99,9 +99,9 @@ func TestReaderMatchesDecode(t *testing.T) {
 			if reps[0] != [2]bool{false, false} || reps[3] != [2]bool{true, true} {
 				t.Errorf("f2x4: Repeated %v", reps)
 			}
-		case "varied": // same variants, own rules
+		case "own rules": // same variants, own rules
 			if reps[2] != [2]bool{true, false} {
-				t.Errorf("varied: Repeated %v", reps)
+				t.Errorf("own rules: Repeated %v", reps)
 			}
 		}
 	}
@@ -151,7 +151,7 @@ func codecMutated(fn func(*Bundle)) *Bundle {
 // FuzzReader checks that a Reader accepts exactly what Decode followed by
 // Validate accepts, and then yields the same flags.
 func FuzzReader(f *testing.F) {
-	for _, b := range []*Bundle{codecF123(), codecF2Set(4), codecVariedSet(3), validBundle(), codecSegments()} {
+	for _, b := range []*Bundle{codecF123(), codecF2Set(4), codecOwnRules(3), validBundle(), codecSegments()} {
 		data, err := Encode(b)
 		if err != nil {
 			f.Fatal(err)
