@@ -416,7 +416,8 @@ func pickNames(r *rand.Rand, k int) []string {
 }
 
 // Peer returns n copies of the peer benchmarks' F2 flag, keys
-// fmt.Sprintf(keyFmt, i), preceded by F1 and F3 when basics is set:
+// fmt.Sprintf(keyFmt, i) (or keyFmt itself when it has no verb, for one
+// flag), preceded by F1 and F3 when basics is set:
 //
 //	F1 boolean, no rules, on.
 //	F2 string; email.endsWith("@example.com") -> internal;
@@ -448,7 +449,11 @@ func Peer(basics bool, n int, keyFmt string, clientSide bool) []byte {
 		sb.WriteString("  f3:\n    type: boolean\n" + cs + "    environments:\n      production:\n        default: {split: {on: 10, off: 90}}\n")
 	}
 	for i := 0; i < n; i++ {
-		f2(fmt.Sprintf(keyFmt, i))
+		key := keyFmt // a single flag may be named without a verb
+		if strings.Contains(keyFmt, "%") {
+			key = fmt.Sprintf(keyFmt, i)
+		}
+		f2(key)
 	}
 	return []byte(sb.String())
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/compile"
-	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/internal/benchgen"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 // The benchmarks of docs/performance.md's wasm section: the peer flag set
@@ -23,38 +23,10 @@ const wasmEngine = "engine=edgeflag-wasm"
 // peerCtxJSON is the peers' context (fails F2's rules 1 and 2, matches 3).
 const peerCtxJSON = `{"targetingKey":"user-123","email":"bob@other.org","country":"FR","plan":"free","age":42}`
 
-// f2YAML is n F2-like flags (keys by keyFmt) as flags-as-code.
-func f2YAML(n int, keyFmt string) []byte {
-	var sb strings.Builder
-	sb.WriteString("project: bench\nenvironments: [production]\n" +
-		"context: {targetingKey: string, email: string, country: string, plan: string, age: number}\nflags:\n")
-	for i := 0; i < n; i++ {
-		key := keyFmt
-		if strings.Contains(keyFmt, "%") {
-			key = fmt.Sprintf(keyFmt, i)
-		}
-		fmt.Fprintf(&sb, "  %s:\n    type: string\n"+
-			"    variants: {internal: internal, pro-na: pro-na, senior: senior, a: a, b: b}\n"+
-			"    defaultVariant: a\n    environments:\n      production:\n        rules:\n"+
-			"          - {name: r-internal, when: 'email.endsWith(\"@example.com\")', serve: internal}\n"+
-			"          - {name: r-pro-na, when: 'country in [\"US\", \"CA\"] && plan == \"pro\"', serve: pro-na}\n"+
-			"          - {name: r-senior, when: 'age >= 30', serve: senior}\n"+
-			"        default: {split: {a: 50, b: 50}}\n", key)
-	}
-	return []byte(sb.String())
-}
-
-// f2Bundle compiles n F2-like flags and seals them.
+// f2Bundle compiles n F2-like flags (benchgen.Peer) and seals them.
 func f2Bundle(tb testing.TB, n int, keyFmt string) ([]byte, *ir.Bundle) {
 	tb.Helper()
-	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: f2YAML(n, keyFmt)}})
-	if ds.HasErrors() {
-		tb.Fatal(ds)
-	}
-	b, ds := compile.Build(doc, "production", ir.AudienceServer)
-	if ds.HasErrors() {
-		tb.Fatal(ds)
-	}
+	b := benchgen.Compile(tb, benchgen.Peer(false, n, keyFmt, false), ir.AudienceServer)
 	enc, err := ir.Encode(b)
 	if err != nil {
 		tb.Fatal(err)
@@ -76,13 +48,6 @@ func openF2(tb testing.TB, n int, keyFmt string) *Host {
 	return h
 }
 
-// reportCPU reports process CPU nanoseconds per op since start.
-func reportCPU(b *testing.B, start int64) {
-	if b.N > 0 && start > 0 {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
 // BenchmarkWasm: per-call costs under wazero. "raw" is the module call
 // alone (context written in, result JSON read out, not decoded); the
 // others go through the Host API (pool checkout, JSON decode into Result).
@@ -94,7 +59,7 @@ func BenchmarkWasm(b *testing.B) {
 		// wazero's compiler, no cache: what New costs the first time.
 		wasm := module(b, shipped)
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			rt := wazero.NewRuntime(ctx)
 			if _, err := rt.CompileModule(ctx, wasm); err != nil {
@@ -106,7 +71,7 @@ func BenchmarkWasm(b *testing.B) {
 	b.Run("Instantiate/"+wasmEngine, func(b *testing.B) {
 		// A new instance of the compiled module, _initialize included.
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			in, err := one.instantiate(ctx)
 			if err != nil {
@@ -117,7 +82,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		one.raw(ctx, func(in *instance) ([]byte, error) {
 			for b.Loop() {
 				out, err := in.evaluate(ctx, "f2", 0, []byte(peerCtxJSON), openAt)
@@ -130,7 +95,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F2/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			r, err := one.Evaluate(ctx, "f2", []byte(peerCtxJSON), openAt)
 			if err != nil || r.Variant != "senior" {
@@ -140,7 +105,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		all.raw(ctx, func(in *instance) ([]byte, error) {
 			for b.Loop() {
 				out, err := in.evaluateAll(ctx, []byte(peerCtxJSON), openAt)
@@ -153,7 +118,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F2json/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		var out []byte
 		for b.Loop() {
 			var err error
@@ -164,7 +129,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F100alljson/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		var out []byte
 		for b.Loop() {
 			var err error
@@ -175,7 +140,7 @@ func BenchmarkWasm(b *testing.B) {
 	})
 	b.Run("F100all/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			rs, err := all.EvaluateAll(ctx, []byte(peerCtxJSON), openAt)
 			if err != nil || len(rs) != 100 || rs[42].Variant != "senior" {
@@ -197,7 +162,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("Open%dk/%s", n/1000, wasmEngine), func(b *testing.B) {
 			b.ReportAllocs()
-			defer reportCPU(b, processCPU())
+			defer benchmetric.ReportCPU(b, benchmetric.CPU())
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				c, err := h.Open(ctx, data, openAt)
@@ -222,7 +187,7 @@ func BenchmarkWasmNewContext(b *testing.B) {
 	}
 	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		one.raw(ctx, func(in *instance) ([]byte, error) {
 			i := 0
 			for b.Loop() {
@@ -237,7 +202,7 @@ func BenchmarkWasmNewContext(b *testing.B) {
 	})
 	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		all.raw(ctx, func(in *instance) ([]byte, error) {
 			i := 0
 			for b.Loop() {
