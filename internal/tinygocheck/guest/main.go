@@ -156,11 +156,11 @@ func open(n uint32) int32 {
 	out = append(out, `,"expiresAt":`...)
 	out = appendString(out, c.ExpiresAt.UTC().Format(time.RFC3339))
 	out = append(out, `},"flags":[`...)
-	for i, f := range b.IR.Flags {
+	for i, k := range b.Engine.Keys() {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendString(out, f.Key)
+		out = appendString(out, k)
 	}
 	out = append(out, "]}"...)
 	return 0
