@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench package deploy lint bench fuzz clean
+.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench package deploy lint bench bench-edgefn fuzz clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm wasm-tiny unit wasm-check wasm-test js-test integration infra-check results-check
+test: lint wasm wasm-tiny unit wasm-check wasm-test js-test integration e2e infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -105,6 +105,16 @@ wasm-check:
 integration:
 	.ci/versitygw.sh $(GO) test -count=1 -tags integration ./publisher/store/... ./publisher/cli/... ./edgefn/...
 
+# The official OpenFeature clients, unmodified, against a real edgefn serve behind a
+# proxy that validates every OFREP response against the spec: npm
+# @openfeature/ofrep-provider in Node and @openfeature/ofrep-web-provider in headless
+# Chromium (Debian's /usr/bin/chromium; .ci/run installs it). npm packages from
+# edgefn/e2e/package-lock.json, installed on first use.
+E2E := edgefn/e2e
+e2e:
+	@test -d $(E2E)/node_modules/@openfeature/ofrep-web-provider -a -d $(E2E)/node_modules/playwright-core || npm ci --prefix $(E2E) --no-audit --no-fund
+	$(GO) test -count=1 -tags e2e ./edgefn/e2e
+
 # AWS templates, offline: AWS's validator (@aws/cloudformation-validate, inside npm
 # aws-cdk-lib, installed from infra/package-lock.json on first use), its own tests
 # (node --test), and the invariant and deploy tests (Go; also part of `unit`).
@@ -151,10 +161,18 @@ lint:
 # Benchmarks: every number docs/performance.md quotes, 5 runs on one core,
 # one package at a time (-p 1) so packages do not compete for the 2 cores.
 # Compare with the peers and take medians as docs/performance.md shows.
-BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events ./edgefn/client
+BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/experiment ./edgefn/events ./edgefn/client ./edgefn/api
 BENCH_OUT ?= bench-results.txt
 bench:
 	set -o pipefail; $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=5 -cpu=1 -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
+
+# edgefn over HTTP against GO Feature Flag's relay proxy and a trivial handler (wrk),
+# cold start and memory, and the 5-minute republishing soak: docs/performance.md.
+# Not part of test (about 15 minutes; the relay proxy's first build ~5 more).
+bench-edgefn:
+	edgefn/bench/http.sh
+	edgefn/bench/startup.sh
+	edgefn/bench/soak.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bundle/ir

@@ -1,24 +1,24 @@
 package envelope_test
 
-// Benchmarks of whole bundles as users publish and load them: the F2 flag
-// of /work/shared/peerbench/flagdefs.go repeated 1 000 / 10 000 times,
-// written as flags-as-code and compiled by publisher/compile, sealed with
-// Ed25519. Results are quoted in docs/performance.md.
+// Benchmarks of whole bundles as users publish and load them: the peer
+// benchmarks' F2 flag repeated 1 000 / 10 000 times (benchgen.Peer) and
+// realistic flags that all differ (benchgen.Realistic), compiled by
+// publisher/compile, sealed with Ed25519. Results are quoted in
+// docs/performance.md.
 
 import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/compile"
-	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/internal/benchgen"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 	"github.com/edgeflag/edgeflag/publisher/seal"
 )
 
@@ -29,44 +29,11 @@ var (
 
 const benchKid = "bench-key"
 
-// f2Flags returns a config of n F2-like flags (keys f2_00000...): rules
-// email.endsWith("@example.com") -> internal; country in ["US","CA"] &&
-// plan == "pro" -> pro-na; age >= 30 -> senior; default split a/b 50/50.
-// With varied, every flag gets its own email domain and age threshold, so
-// that zstd cannot fold 1 000 identical rule sets into one (a less
-// flattering, more realistic compressed size).
-func f2Flags(n int, clientSide, varied bool) []config.File {
-	var sb strings.Builder
-	sb.WriteString("project: bench\nenvironments: [production]\n" +
-		"context: {targetingKey: string, email: string, country: string, plan: string, age: number}\nflags:\n")
-	for i := 0; i < n; i++ {
-		domain, age := "example.com", 30
-		if varied {
-			domain, age = fmt.Sprintf("team%d.example.com", i), 18+i%60
-		}
-		fmt.Fprintf(&sb, "  f2_%05d:\n    type: string\n    clientSide: %t\n"+
-			"    variants: {internal: internal, pro-na: pro-na, senior: senior, a: a, b: b}\n"+
-			"    defaultVariant: a\n    environments:\n      production:\n        rules:\n"+
-			"          - {name: r-internal, when: 'email.endsWith(\"@%s\")', serve: internal}\n"+
-			"          - {name: r-pro-na, when: 'country in [\"US\", \"CA\"] && plan == \"pro\"', serve: pro-na}\n"+
-			"          - {name: r-senior, when: 'age >= %d', serve: senior}\n"+
-			"        default: {split: {a: 50, b: 50}}\n", i, clientSide, domain, age)
-	}
-	return []config.File{{Name: "flags.yaml", Data: []byte(sb.String())}}
-}
-
-// compileF2 compiles f2Flags for one audience (client bundles hold only
-// clientSide flags, so those are marked clientSide).
-func compileF2(tb testing.TB, n int, aud ir.Audience, varied bool) *ir.Bundle {
+// compileF2 compiles benchgen.Peer's n F2 flags (keys f2_00000...) for
+// one audience; for client bundles every flag is marked clientSide.
+func compileF2(tb testing.TB, n int, aud ir.Audience) *ir.Bundle {
 	tb.Helper()
-	doc, ds := config.Parse(f2Flags(n, aud == ir.AudienceClient, varied))
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
-	b, ds := compile.Build(doc, "production", aud)
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
+	b := benchgen.Compile(tb, benchgen.Peer(false, n, "f2_%05d", aud == ir.AudienceClient), aud)
 	if len(b.Flags) != n {
 		tb.Fatalf("compiled %d flags, want %d", len(b.Flags), n)
 	}
@@ -94,27 +61,22 @@ func sealF2(tb testing.TB, b *ir.Bundle) []byte {
 	return data
 }
 
-func reportCPU(b *testing.B, start int64) {
-	if b.N > 0 && start > 0 {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
 // BenchmarkOpenFlags measures envelope.Open of sealed server bundles of
 // 1 000 and 10 000 F2-like flags: Ed25519 verification, zstd
 // decompression, ir.Decode and eval.Load (validate + index). Each op
 // checks the opened engine with the peer context (F2 = "senior").
-// Open10kVaried (bench_open_varied_test.go) opens flags that all differ.
+// Open10kRealistic (bench_open_varied_test.go) opens flags that all
+// differ.
 func BenchmarkOpenFlags(b *testing.B) {
-	ctx := eval.Context{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42}
+	ctx := eval.Context(benchgen.PeerContext())
 	now := benchIat.Add(time.Hour)
 	for _, n := range []int{1000, 10000} {
-		data := sealF2(b, compileF2(b, n, ir.AudienceServer, false))
+		data := sealF2(b, compileF2(b, n, ir.AudienceServer))
 		tr := benchTrust(ir.AudienceServer)
 		b.Run(fmt.Sprintf("Open%dk", n/1000), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := processCPU()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				o, err := envelope.Open(data, tr)
 				if err != nil {
@@ -124,16 +86,19 @@ func BenchmarkOpenFlags(b *testing.B) {
 					b.Fatal(r)
 				}
 			}
-			reportCPU(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
-	benchOpenVaried(b, ctx, now) // bench_open_varied_test.go
+	benchOpenRealistic(b, now) // bench_open_varied_test.go
 }
 
 // BenchmarkSealFlags measures seal.SealBundle (ir.Encode + zstd +
-// Ed25519) of 1 000 F2-like flags per audience and reports the bundle
-// size per flag at each stage: the IR encoding, its zstd frame, and the
-// sealed compact JWS (base64url of the frame plus header and signature).
+// Ed25519) of 1 000 flags per audience, the peer F2 flag repeated
+// ("same") and realistic flags ("realistic"), and reports the bundle size
+// per flag at each stage: the IR encoding, its zstd frame, and the sealed
+// compact JWS (base64url of the frame plus header and signature). A
+// realistic client bundle holds only the set's client-side flags, so its
+// per-flag figures divide by that count.
 func BenchmarkSealFlags(b *testing.B) {
 	const n = 1000
 	for _, c := range []struct {
@@ -141,7 +106,13 @@ func BenchmarkSealFlags(b *testing.B) {
 		varied bool
 	}{{ir.AudienceServer, false}, {ir.AudienceClient, false}, {ir.AudienceServer, true}, {ir.AudienceClient, true}} {
 		aud := c.aud
-		bd := compileF2(b, n, aud, c.varied)
+		var bd *ir.Bundle
+		if c.varied {
+			_, bd = benchgen.RealisticBundle(b, n, aud)
+		} else {
+			bd = compileF2(b, n, aud)
+		}
+		nf := float64(len(bd.Flags))
 		enc, err := ir.Encode(bd)
 		if err != nil {
 			b.Fatal(err)
@@ -152,7 +123,7 @@ func BenchmarkSealFlags(b *testing.B) {
 		}
 		set := "same"
 		if c.varied {
-			set = "varied"
+			set = "realistic"
 		}
 		b.Run(fmt.Sprintf("%s/%s/flags=%d", name, set, n), func(b *testing.B) {
 			var sealed []byte
@@ -172,9 +143,9 @@ func BenchmarkSealFlags(b *testing.B) {
 			if _, err := envelope.Open(sealed, benchTrust(aud)); err != nil {
 				b.Fatal(err)
 			}
-			b.ReportMetric(float64(len(enc))/n, "ir-B/flag")
-			b.ReportMetric(float64(len(frame))/n, "zstd-B/flag")
-			b.ReportMetric(float64(len(sealed))/n, "jws-B/flag")
+			b.ReportMetric(float64(len(enc))/nf, "ir-B/flag")
+			b.ReportMetric(float64(len(frame))/nf, "zstd-B/flag")
+			b.ReportMetric(float64(len(sealed))/nf, "jws-B/flag")
 		})
 	}
 }

@@ -2,41 +2,32 @@ package eval
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 var sinkResult Result
 
-// cpuTimer reports process CPU time per op ("cpu-ns/op") next to ns/op:
-// the benchmark machine is shared and often oversubscribed, so wall time
-// includes time spent waiting for a core. With -cpu=1 the process CPU time
-// is the benchmark's own work plus GC.
+// cpuTimer reports process CPU time per op (benchmetric.ReportCPU) next to
+// ns/op.
 type cpuTimer struct{ start int64 }
-
-func cpuNow() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 func startCPU(b *testing.B) cpuTimer {
 	b.ReportAllocs()
 	b.ResetTimer()
-	return cpuTimer{cpuNow()}
+	return cpuTimer{benchmetric.CPU()}
 }
 
 func (c cpuTimer) stop(b *testing.B) {
 	b.StopTimer()
-	b.ReportMetric(float64(cpuNow()-c.start)/float64(b.N), "cpu-ns/op")
+	benchmetric.ReportCPU(b, c.start)
 }
 
 // BenchmarkEval uses the peer benchmark names (<Case>/engine=edgeflag) so
-// that benchstat -col /engine pivots it next to ../shared/peerbench.
+// that benchstat -col /engine pivots it next to the peer engines'
+// results (docs/performance.md).
 func BenchmarkEval(b *testing.B) {
 	e := mustLoad(b, peerBundle(100))
 	ctx := peerCtx()

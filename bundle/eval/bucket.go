@@ -85,10 +85,9 @@ func appendUnit(b []byte, k kind, s string, f float64) ([]byte, bool) {
 // computed once at load, so evaluation hashes only the unit, read in place
 // (no copying into a buffer).
 type hashPrefix struct {
-	h     uint32 // state after the prefix's whole 4-byte blocks
-	tail  uint32 // the prefix's 0-3 leftover bytes, little-endian
-	ntail int32
-	n     uint32 // prefix length in bytes (mod 2^32, as MurmurHash3 counts it)
+	h    uint32 // state after the prefix's whole 4-byte blocks
+	tail uint32 // the prefix's n%4 leftover bytes, little-endian
+	n    uint32 // prefix length in bytes (mod 2^32, as MurmurHash3 counts it)
 }
 
 func mixK(k uint32) uint32 {
@@ -113,22 +112,26 @@ func fmix(h uint32) uint32 {
 }
 
 func newHashPrefix(salt string) hashPrefix {
-	p := salt + "/"
-	hp := hashPrefix{n: uint32(len(p))}
-	for len(p) >= 4 {
-		hp.h = mixH(hp.h, uint32(p[0])|uint32(p[1])<<8|uint32(p[2])<<16|uint32(p[3])<<24)
-		p = p[4:]
+	hp := hashPrefix{n: uint32(len(salt) + 1)} // salt + "/"
+	i := 0
+	for ; i+4 <= len(salt); i += 4 {
+		hp.h = mixH(hp.h, uint32(salt[i])|uint32(salt[i+1])<<8|uint32(salt[i+2])<<16|uint32(salt[i+3])<<24)
 	}
-	for i := 0; i < len(p); i++ {
-		hp.tail |= uint32(p[i]) << (8 * i)
+	nt := 0
+	for ; i < len(salt); i++ {
+		hp.tail |= uint32(salt[i]) << (8 * nt)
+		nt++
 	}
-	hp.ntail = int32(len(p))
+	hp.tail |= '/' << (8 * nt)
+	if nt == 3 { // "/" completes a block
+		hp.h, hp.tail = mixH(hp.h, hp.tail), 0
+	}
 	return hp
 }
 
 // sum returns murmur3(prefix + unit, 0).
 func sum[T string | []byte](hp *hashPrefix, unit T) uint32 {
-	h, k, nt := hp.h, hp.tail, hp.ntail
+	h, k, nt := hp.h, hp.tail, int32(hp.n&3)
 	i := 0
 	for nt < 4 && i < len(unit) {
 		k |= uint32(unit[i]) << (8 * nt)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
@@ -167,21 +168,48 @@ func TestErrorsAndAPI(t *testing.T) {
 	}
 }
 
+// TestLoadErrors checks the error convention: every Load and
+// LoadEncoded error wraps ErrInvalidBundle and its cause, names the load
+// once ("load bundle: "), and adds nothing the callee already said.
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load(nil, 1); !errors.Is(err, ErrInvalidBundle) {
-		t.Fatalf("nil: %v", err)
+	check := func(name string, err error, cause error, want string) {
+		t.Helper()
+		if !errors.Is(err, ErrInvalidBundle) || (cause != nil && !errors.Is(err, cause)) {
+			t.Errorf("%s: %v does not wrap ErrInvalidBundle and %v", name, err, cause)
+			return
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "load bundle: ") || strings.Count(msg, "load bundle") != 1 ||
+			strings.Count(msg, "invalid bundle") > 1 || !strings.Contains(msg, want) {
+			t.Errorf("%s: message %q, want one \"load bundle: \" prefix and %q", name, msg, want)
+		}
 	}
+	_, err := Load(nil, 1)
+	check("nil", err, nil, "load bundle: nil bundle")
+
 	b := ir.NewBuilder("p", "e", ir.AudienceServer)
 	triFlag(b, "x", matches(at("s"), "("))
-	if _, err := Load(b.Bundle, 1); !errors.Is(err, ErrInvalidBundle) {
-		t.Fatalf("bad regex: %v", err)
+	_, err = Load(b.Bundle, 1)
+	check("bad regex", err, nil, "load bundle: node 1: compile pattern: error parsing regexp")
+	data, encErr := ir.Encode(b.Bundle)
+	if encErr != nil {
+		t.Fatal(encErr)
 	}
+	_, err = LoadEncoded(data, ir.Limits{}, 1)
+	check("bad regex, encoded", err, nil, "load bundle: node 1: compile pattern: error parsing regexp")
+
 	b = ir.NewBuilder("p", "e", ir.AudienceServer)
 	addF1(b, "x")
 	b.Bundle.Flags[0].DefaultVariant = 9
-	if _, err := Load(b.Bundle, 1); !errors.Is(err, ErrInvalidBundle) {
-		t.Fatalf("invalid: %v", err)
+	_, err = Load(b.Bundle, 1)
+	check("invalid", err, ir.ErrInvalid, `load bundle: validate bundle: flag "x": default variant 9 out of range: ir: invalid bundle`)
+	if data, err = ir.Encode(b.Bundle); err != nil {
+		t.Fatal(err)
 	}
+	_, err = LoadEncoded(data, ir.Limits{}, 1)
+	check("invalid, encoded", err, ir.ErrInvalid, `load bundle: validate bundle: flag "x": default variant 9 out of range: ir: invalid bundle`)
+	_, err = LoadEncoded(data[:len(data)-2], ir.Limits{}, 1)
+	check("truncated", err, ir.ErrTruncated, "load bundle: decode bundle: ")
 }
 
 func TestF2PeerContext(t *testing.T) {
@@ -207,5 +235,19 @@ func TestF2PeerContext(t *testing.T) {
 		if r.Variant != c.variant || r.RuleID != c.rule || r.Value != c.variant || r.Reason != ReasonTargetingMatch {
 			t.Fatalf("%v: %+v", c.ctx, r)
 		}
+	}
+}
+
+// TestFlagType checks that the engine answers a flag's declared type
+// without the IR, and refuses an unknown key.
+func TestFlagType(t *testing.T) {
+	e := mustLoad(t, peerBundle(2))
+	for key, want := range map[string]ir.FlagType{"f1": ir.TypeBoolean, "f2": ir.TypeString, "f3": ir.TypeBoolean} {
+		if got, ok := e.FlagType(key); !ok || got != want {
+			t.Errorf("FlagType(%q) = %v, %v; want %v", key, got, ok, want)
+		}
+	}
+	if _, ok := e.FlagType("nope"); ok {
+		t.Error("FlagType of an unknown key is ok")
 	}
 }

@@ -15,7 +15,7 @@ import (
 // specialised by comparison (no second switch on p.sub).
 func (e *Engine) cond(i int32, st *state) tri {
 	p := &e.nodes[i]
-	if p.op >= fStarts && p.op <= fMatch {
+	if p.op >= fStarts && p.op <= fMatch { // the fused attribute ops
 		var k kind
 		var s string
 		var n float64
@@ -99,25 +99,27 @@ func (e *Engine) cond(i int32, st *state) tri {
 			if k != kStr {
 				return unk
 			}
-			ext := &e.ext[p.x]
-			if ext.set != nil {
-				_, ok := ext.set[s]
-				return triOf(ok)
-			}
-			for _, x := range ext.strs {
+			start := p.b >> 4
+			for _, x := range e.strs[start : start+p.b&15] {
 				// Length and first byte before the memequal call: most
-				// misses ("FR" vs ["CA", "US"]) never make it (F2 -4 ns).
+				// misses ("FR" vs ["CA", "US"]) never make it.
 				if len(x) == len(s) && (len(s) == 0 || x[0] == s[0]) && x == s {
 					return tru
 				}
 			}
 			return fls
+		case fInMap:
+			if k != kStr {
+				return unk
+			}
+			_, ok := e.sets[p.b][s]
+			return triOf(ok)
 		}
 		// fMatch
 		if k != kStr {
 			return unk
 		}
-		return triOf(e.ext[p.x].re.MatchString(s))
+		return triOf(e.res[p.b].MatchString(s))
 	}
 	switch p.op {
 	case pop(ir.OpAnd):
@@ -198,7 +200,7 @@ func (e *Engine) condSlow(p *pnode, st *state) tri {
 		if a.k != kStr {
 			return unk
 		}
-		return triOf(e.ext[p.x].re.MatchString(a.s))
+		return triOf(e.res[p.b].MatchString(a.s))
 	case ir.OpHas:
 		var tmp val
 		v := e.attr(p.a, st, &tmp)
@@ -250,7 +252,7 @@ func (e *Engine) value(i int32, st *state) val {
 		f := &e.flags[p.a]
 		vi, _, _, _ := e.run(f, st)
 		st.depth--
-		return val{k: kStr, s: f.vars[vi].name}
+		return val{k: kStr, s: e.variant(f, vi).name}
 	case ir.OpList:
 		return val{k: kArgs, i: [3]int64{int64(p.a), int64(p.b)}}
 	}

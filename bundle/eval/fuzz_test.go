@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -209,9 +210,19 @@ func FuzzLoadEvaluate(f *testing.F) {
 			return
 		}
 		e, err := Load(bundle, 1)
+		data, encErr := ir.Encode(bundle)
+		var fromEncoding *Engine
+		if encErr == nil {
+			var err2 error
+			fromEncoding, err2 = LoadEncoded(data, ir.Limits{}, 1)
+			if (err == nil) != (err2 == nil) {
+				t.Fatalf("Load: %v; LoadEncoded: %v", err, err2)
+			}
+		}
 		if err != nil {
 			return // e.g. an invalid regex
 		}
+		scribble(bundle) // the engine must not depend on it any more
 		for c := 0; c < 3; c++ {
 			ctx := Context{}
 			for _, a := range fuzzAttrs {
@@ -233,8 +244,54 @@ func FuzzLoadEvaluate(f *testing.F) {
 					t.Fatalf("bad result %+v", r)
 				}
 			}
+			if fromEncoding != nil {
+				if enc := fromEncoding.EvaluateAll(ctx, now, nil); !reflect.DeepEqual(enc, all) {
+					t.Fatalf("LoadEncoded and Load disagree:\n%+v\n%+v", enc, all)
+				}
+			}
 		}
 	})
+}
+
+// scribble overwrites everything a loaded engine could have kept a
+// reference to in b.
+func scribble(b *ir.Bundle) {
+	for i := range b.Args {
+		b.Args[i] = -7
+	}
+	for i := range b.Segments {
+		s := &b.Segments[i]
+		for k := range s.Keys {
+			s.Keys[k] = "scribbled"
+		}
+		for k := range s.KeySalt {
+			s.KeySalt[k] ^= 0xff
+		}
+		for k := range s.KeyDigests {
+			s.KeyDigests[k][0] ^= 0xff
+		}
+	}
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		for k := range f.Variants {
+			f.Variants[k].Name = "scribbled"
+			for j := range f.Variants[k].Value {
+				f.Variants[k].Value[j] = 'x'
+			}
+		}
+		for k := range f.Rules {
+			f.Rules[k].ID = "scribbled"
+			for j := range f.Rules[k].Serve.Split {
+				f.Rules[k].Serve.Split[j].Weight = 0
+			}
+		}
+		for j := range f.Default.Split {
+			f.Default.Split[j].Weight = 0
+		}
+		for k := range f.Metadata {
+			f.Metadata[k].Key = "scribbled"
+		}
+	}
 }
 
 // TestFuzzGeneratorReachesEngine makes sure the fuzz generator produces valid

@@ -9,7 +9,8 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// The benchmark flag set mirrors /work/shared/peerbench/flagdefs.go:
+// The benchmark flag set is the peer benchmarks' (benchgen.Peer builds
+// the same flags from YAML):
 //
 //	F1 boolean, no rules, on.
 //	F2 string; rules email.endsWith("@example.com") -> internal;

@@ -1,7 +1,8 @@
 package eval_test
 
-// Benchmarks of the peer flag set (/work/shared/peerbench/flagdefs.go)
-// written as flags-as-code and taken through the publisher's pipeline:
+// Benchmarks of the peer flag set (benchgen.Peer: the flags the peer
+// engines' benchmarks define) written as flags-as-code and taken through
+// the publisher's pipeline:
 // YAML -> config.Parse -> compile.Build -> ir.Encode -> ir.Decode ->
 // eval.Load. They measure what users run, where the engine owner's
 // BenchmarkEval/BenchmarkLoad in bench_test.go measure hand-built IR. The
@@ -10,14 +11,13 @@ package eval_test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/compile"
-	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/internal/benchgen"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 const peerEngine = "engine=edgeflag-yaml"
@@ -27,68 +27,13 @@ var (
 	peerSink eval.Result
 )
 
-// reportCPU reports process CPU nanoseconds per op since start.
-func reportCPU(b *testing.B, start int64) {
-	if b.N > 0 && start > 0 {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-	}
-}
+// peerContext is the peers' context (benchgen.PeerContext).
+func peerContext() eval.Context { return benchgen.PeerContext() }
 
-// peerContext is the peers' context (flagdefs.go: CtxKey, CtxEmail, ...):
-// it fails F2's rules 1 and 2 and matches rule 3, so F2 walks all three.
-func peerContext() eval.Context {
-	return eval.Context{"targetingKey": "user-123", "email": "bob@other.org", "country": "FR", "plan": "free", "age": 42}
-}
-
-// peerYAML returns a flags-as-code file with F1, F2, F3 (when basics) and
-// n F2-like flags named by keyFmt, the semantics of peerbench/flagdefs.go.
-func peerYAML(basics bool, n int, keyFmt string) []byte {
-	var sb strings.Builder
-	sb.WriteString("project: bench\nenvironments: [production]\n" +
-		"context: {targetingKey: string, email: string, country: string, plan: string, age: number}\nflags:\n")
-	f2 := func(key string) {
-		fmt.Fprintf(&sb, "  %s:\n    type: string\n"+
-			"    variants: {internal: internal, pro-na: pro-na, senior: senior, a: a, b: b}\n"+
-			"    defaultVariant: a\n    environments:\n      production:\n        rules:\n"+
-			"          - {name: r-internal, when: 'email.endsWith(\"@example.com\")', serve: internal}\n"+
-			"          - {name: r-pro-na, when: 'country in [\"US\", \"CA\"] && plan == \"pro\"', serve: pro-na}\n"+
-			"          - {name: r-senior, when: 'age >= 30', serve: senior}\n"+
-			"        default: {split: {a: 50, b: 50}}\n", key)
-	}
-	if basics {
-		sb.WriteString("  f1:\n    type: boolean\n    defaultVariant: on\n    environments:\n      production: {}\n")
-		f2("f2")
-		sb.WriteString("  f3:\n    type: boolean\n    environments:\n      production:\n        default: {split: {on: 10, off: 90}}\n")
-	}
-	for i := 0; i < n; i++ {
-		f2(fmt.Sprintf(keyFmt, i))
-	}
-	return []byte(sb.String())
-}
-
-// peerEncoded compiles peerYAML for the server audience and encodes it.
+// peerEncoded compiles benchgen.Peer for the server audience and encodes it.
 func peerEncoded(tb testing.TB, basics bool, n int, keyFmt string) []byte {
 	tb.Helper()
-	return encodeYAML(tb, peerYAML(basics, n, keyFmt))
-}
-
-// encodeYAML compiles one flags-as-code file for the server audience of
-// environment "production" and encodes it, as the publisher does.
-func encodeYAML(tb testing.TB, yaml []byte) []byte {
-	tb.Helper()
-	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: yaml}})
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
-	b, ds := compile.Build(doc, "production", ir.AudienceServer)
-	if ds.HasErrors() {
-		tb.Fatal(ds.Error())
-	}
-	data, err := ir.Encode(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
+	return benchgen.Encode(tb, benchgen.Peer(basics, n, keyFmt, false), ir.AudienceServer)
 }
 
 // peerEngineOf decodes and loads an encoding, as a verifier does.
@@ -105,8 +50,8 @@ func peerEngineOf(tb testing.TB, data []byte) *eval.Engine {
 	return e
 }
 
-// TestPeerFlagSemantics checks that the compiled peer set behaves like the
-// peers' (peerbench TestLDSemantics and friends): the values the
+// TestPeerFlagSemantics checks that the compiled peer set behaves as the
+// peer benchmarks define it (their semantics tests): the values the
 // benchmarks assert, each F2 rule, and the split shares.
 func TestPeerFlagSemantics(t *testing.T) {
 	e := peerEngineOf(t, peerEncoded(t, true, 0, ""))
@@ -141,7 +86,7 @@ func TestPeerFlagSemantics(t *testing.T) {
 			a++
 		}
 	}
-	// Within 2.5 percentage points, as peerbench's checkShare allows.
+	// Within 2.5 percentage points, as the peers' semantics tests allow.
 	if p := float64(on) / n; p < 0.075 || p > 0.125 {
 		t.Errorf("f3 on share %.4f, want ~0.10", p)
 	}
@@ -157,33 +102,33 @@ func BenchmarkEval(b *testing.B) {
 	ctx := peerContext()
 	b.Run("F1/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f1", ctx, peerNow); peerSink.Value != true {
 				b.Fatal(peerSink)
 			}
 		}
-		reportCPU(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	b.Run("F2/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f2", ctx, peerNow); peerSink.Value != "senior" {
 				b.Fatal(peerSink)
 			}
 		}
-		reportCPU(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	b.Run("F3/"+peerEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			if peerSink = e.Evaluate("f3", ctx, peerNow); peerSink.Reason != eval.ReasonSplit {
 				b.Fatal(peerSink)
 			}
 		}
-		reportCPU(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 	bulk := peerEngineOf(b, peerEncoded(b, false, 100, "f2_%03d"))
 	b.Run("F100all/"+peerEngine, func(b *testing.B) {
@@ -191,41 +136,53 @@ func BenchmarkEval(b *testing.B) {
 		// append form); the peers build a fresh map per call.
 		out := make([]eval.Result, 0, 100)
 		b.ReportAllocs()
-		cpu := processCPU()
+		cpu := benchmetric.CPU()
 		for b.Loop() {
 			out = bulk.EvaluateAll(ctx, peerNow, out[:0])
 			if len(out) != 100 || out[42].Key != "f2_042" || out[42].Value != "senior" {
 				b.Fatal(out)
 			}
 		}
-		reportCPU(b, cpu)
+		benchmetric.ReportCPU(b, cpu)
 	})
 }
 
 // BenchmarkLoad measures what the peers' Load measures (their config
-// bytes into a ready engine): ir.Decode + eval.Load (validate + index) of
-// the encoded bundle of 1 000 and 10 000 F2-like flags. Signature and
-// zstd are added by envelope.Open (BenchmarkOpenFlags in bundle/envelope).
-// Load{1,10}kVaried (varied_bench_test.go) load flags that all differ.
+// bytes into a ready engine): eval.LoadEncoded (decode + validate +
+// index) of the encoded bundle of 1 000 and 10 000 F2-like flags; each op
+// then evaluates the last flag. Signature and zstd are added by
+// envelope.Open (BenchmarkOpenFlags in bundle/envelope).
+// Load{1,10}kRealistic (realistic_bench_test.go) load flags that all differ.
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		data := peerEncoded(b, false, n, "f2_%05d")
+		last, ctx := fmt.Sprintf("f2_%05d", n-1), peerContext()
 		b.Run(fmt.Sprintf("Load%dk/%s", n/1000, peerEngine), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
-			cpu := processCPU()
-			for b.Loop() {
-				bd, err := ir.Decode(data, ir.DefaultLimits())
-				if err != nil {
-					b.Fatal(err)
-				}
-				e, err := eval.Load(bd, 1)
-				if err != nil || len(e.Keys()) != n {
-					b.Fatal(err)
-				}
-			}
-			reportCPU(b, cpu)
+			benchLoadEncoded(b, data, n, func(e *eval.Engine) bool { return e.Evaluate(last, ctx, peerNow).Value == "senior" })
 		})
 	}
-	benchLoadVaried(b) // varied_bench_test.go
+	benchLoadRealistic(b) // realistic_bench_test.go
+}
+
+// benchLoadEncoded runs eval.LoadEncoded of data (n flags) per op, checks
+// each engine with ok, and reports CPU per op and the heap an engine
+// retains per flag.
+func benchLoadEncoded(b *testing.B, data []byte, n int, ok func(*eval.Engine) bool) {
+	load := func() *eval.Engine {
+		e, err := eval.LoadEncoded(data, ir.DefaultLimits(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return e
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	cpu := benchmetric.CPU()
+	for b.Loop() {
+		if e := load(); !ok(e) {
+			b.Fatal("the loaded engine evaluates wrongly")
+		}
+	}
+	benchmetric.ReportCPU(b, cpu)
+	benchmetric.ReportRetained(b, n, "flag", func() any { return load() })
 }

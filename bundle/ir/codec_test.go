@@ -13,12 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata golden files")
 
-// codecF2 appends the F2-like flag of /work/shared/peerbench/flagdefs.go
-// (5 string variants; rules email.endsWith("@example.com"), country in
+// codecF2 appends the peer benchmarks' F2 flag (5 string variants; rules email.endsWith("@example.com"), country in
 // ["US","CA"] && plan == "pro", age >= 30; default 50/50 split a/b) as the
 // compiler would build it.
 func codecF2(b *Builder, key string) Flag {
@@ -64,8 +65,24 @@ func codecF2Set(n int) *Bundle {
 	return b.Bundle
 }
 
-// codecF123 is the small reference bundle of the golden file: the peerbench
-// flags F1 (boolean, on, no rules), F2 and F3 (boolean, 10% rollout).
+// codecOwnRules is codecF2Set(n) with rule conditions of each flag's own
+// (an email domain and an age threshold), so that the flags share their
+// variant lists but no two have the same rule list.
+func codecOwnRules(n int) *Bundle {
+	bd := NewBuilder("shop", "production", AudienceServer)
+	for i := 0; i < n; i++ {
+		k := strconv.Itoa(i)
+		k = "f2_" + strings.Repeat("0", 5-len(k)) + k
+		f := codecF2(bd, k)
+		f.Rules[0].When = bd.Node(OpEndsWith, bd.AttrNode("email"), bd.Str("@"+k+".example.com"))
+		f.Rules[2].When = bd.Node(OpGe, bd.AttrNode("age"), bd.Num(float64(18+i%50)))
+		bd.Bundle.Flags = append(bd.Bundle.Flags, f)
+	}
+	return bd.Bundle
+}
+
+// codecF123 is the small reference bundle of the golden file: the peer
+// benchmarks' flags F1 (boolean, on, no rules), F2 and F3 (boolean, 10% rollout).
 func codecF123() *Bundle {
 	b := NewBuilder("shop", "production", AudienceServer)
 	tk := b.Attr("targetingKey")
@@ -565,13 +582,13 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run("Decode"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
-			cpu := codecCPUTime()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if _, err := Decode(data, Limits{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			codecReportCPU(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 			b.ReportMetric(float64(len(data))/float64(n), "B/flag")
 		})
 	}
@@ -582,18 +599,18 @@ func BenchmarkEncode(b *testing.B) {
 		bd := codecF2Set(n)
 		b.Run("Encode"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := codecCPUTime()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				if _, err := Encode(bd); err != nil {
 					b.Fatal(err)
 				}
 			}
-			codecReportCPU(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 		})
 	}
 }
 
-// BenchmarkDecodeJSON measures the alternative the DESIGN asks to compare:
+// BenchmarkDecodeJSON measures the alternative to this format:
 // the same Bundle as an encoding/json document (variant values as base64,
 // as encoding/json writes []byte), unmarshalled into the same structs.
 func BenchmarkDecodeJSON(b *testing.B) {
@@ -605,25 +622,17 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		b.Run("Unmarshal"+codecK(n), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(doc)))
-			cpu := codecCPUTime()
+			cpu := benchmetric.CPU()
 			for b.Loop() {
 				var out Bundle
 				if err := json.Unmarshal(doc, &out); err != nil {
 					b.Fatal(err)
 				}
 			}
-			codecReportCPU(b, cpu)
+			benchmetric.ReportCPU(b, cpu)
 			b.ReportMetric(float64(len(doc))/float64(n), "B/flag")
 		})
 	}
 }
 
 func codecK(n int) string { return strconv.Itoa(n/1000) + "k" }
-
-// codecReportCPU reports process CPU time per op since start (includes GC
-// work on other threads), a steadier figure than wall time under load.
-func codecReportCPU(b *testing.B, start int64) {
-	if b.N > 0 {
-		b.ReportMetric(float64(codecCPUTime()-start)/float64(b.N), "cpu-ns/op")
-	}
-}

@@ -16,11 +16,17 @@ const maxJSONDepth = 64
 // encoding/json (heavy, and weak under TinyGo).
 //
 // The input is copied into a string at the first string value, and
-// escape-free strings in the result are slices of that copy: one
-// allocation instead of one per string (the wasm guest decodes a context
-// per call with it).
-func ParseJSON(data []byte) (any, error) {
-	p := jsonParser{data: data, build: true}
+// escape-free strings and object keys in the result are slices of that
+// copy: one allocation instead of one per string (the wasm guest decodes a
+// context per call with it).
+func ParseJSON(data []byte) (any, error) { return parseJSON(data) }
+
+// ParseJSONString is ParseJSON of a string. Strings and object keys
+// without escapes in the result are substrings of s, not copies.
+func ParseJSONString(s string) (any, error) { return parseJSON(s) }
+
+func parseJSON[T string | []byte](data T) (any, error) {
+	p := jsonParser[T]{data: data, build: true}
 	v, err := p.value(0)
 	if err != nil {
 		return nil, err
@@ -36,18 +42,26 @@ func ParseJSON(data []byte) (any, error) {
 // type: true/false, a string, a finite number, or an object or array. It
 // runs the parser without building values, so it does not allocate.
 func checkJSON(data []byte, t FlagType) error {
-	p := jsonParser{data: data}
+	_, err := checkValue(data, t, false)
+	return err
+}
+
+// checkValue is checkJSON, and with build also returns the value, as
+// ParseJSON would (the Reader checks and parses variant values at once).
+func checkValue[T string | []byte](data T, t FlagType, build bool) (any, error) {
+	p := jsonParser[T]{data: data, build: build}
 	p.ws()
 	if p.i >= len(p.data) {
-		return errf("empty JSON value")
+		return nil, errf("empty JSON value")
 	}
 	first := p.data[p.i]
-	if _, err := p.value(0); err != nil {
-		return err
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
 	}
 	p.ws()
 	if p.i != len(p.data) {
-		return p.fail("trailing data")
+		return nil, p.fail("trailing data")
 	}
 	ok := false
 	switch t {
@@ -61,21 +75,39 @@ func checkJSON(data []byte, t FlagType) error {
 		ok = first == '{' || first == '['
 	}
 	if !ok {
-		return errf("value is not a JSON ", t.String())
+		return nil, errf("value is not a JSON ", t.String())
 	}
-	return nil
+	return v, nil
 }
 
 // jsonParser is a recursive-descent JSON parser. With build unset it only
 // checks the grammar and every value it returns is nil.
-type jsonParser struct {
-	data  []byte
-	src   string // data as a string once a string is built: strings are sliced from it
+type jsonParser[T string | []byte] struct {
+	data  T
+	src   string // data as a string once a string is built (free for a string): strings are sliced from it
 	i     int
 	build bool
 }
 
-func (p *jsonParser) ws() {
+// validUTF8 is utf8.Valid or utf8.ValidString, whichever s is.
+func validUTF8[T string | []byte](s T) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		// string of a short slice: a stack copy for []byte, nothing for
+		// a string.
+		r, n := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && n == 1 {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+func (p *jsonParser[T]) ws() {
 	for p.i < len(p.data) {
 		switch p.data[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -86,11 +118,11 @@ func (p *jsonParser) ws() {
 	}
 }
 
-func (p *jsonParser) fail(what string) error {
+func (p *jsonParser[T]) fail(what string) error {
 	return errf("JSON: ", what, " at offset ", itoa(p.i))
 }
 
-func (p *jsonParser) lit(s string, v any) (any, error) {
+func (p *jsonParser[T]) lit(s string, v any) (any, error) {
 	if len(p.data)-p.i < len(s) || string(p.data[p.i:p.i+len(s)]) != s {
 		return nil, p.fail("invalid literal")
 	}
@@ -98,7 +130,7 @@ func (p *jsonParser) lit(s string, v any) (any, error) {
 	return v, nil
 }
 
-func (p *jsonParser) value(depth int) (any, error) {
+func (p *jsonParser[T]) value(depth int) (any, error) {
 	if depth > maxJSONDepth {
 		return nil, p.fail("nesting too deep")
 	}
@@ -129,7 +161,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 	return nil, p.fail("unexpected character")
 }
 
-func (p *jsonParser) object(depth int) (any, error) {
+func (p *jsonParser[T]) object(depth int) (any, error) {
 	p.i++ // '{'
 	var m map[string]any
 	if p.build {
@@ -177,16 +209,19 @@ func (p *jsonParser) object(depth int) (any, error) {
 	}
 }
 
-func (p *jsonParser) array(depth int) (any, error) {
+func (p *jsonParser[T]) array(depth int) (any, error) {
 	p.i++ // '['
-	var l []any
-	if p.build {
-		l = []any{}
-	}
+	// Elements are collected on the stack and copied into an exactly
+	// sized slice at the end.
+	var buf [8]any
+	l := buf[:0]
 	p.ws()
 	if p.i < len(p.data) && p.data[p.i] == ']' {
 		p.i++
-		return l, nil
+		if !p.build {
+			return nil, nil
+		}
+		return []any{}, nil
 	}
 	for {
 		v, err := p.value(depth + 1)
@@ -209,7 +244,7 @@ func (p *jsonParser) array(depth int) (any, error) {
 			if !p.build {
 				return nil, nil
 			}
-			return l, nil
+			return append(make([]any, 0, len(l)), l...), nil
 		}
 		return nil, p.fail("expected ',' or ']'")
 	}
@@ -218,14 +253,14 @@ func (p *jsonParser) array(depth int) (any, error) {
 // str reads a string starting at its opening quote and, when building,
 // returns it unescaped (a lone surrogate escape becomes U+FFFD). Raw bytes
 // must be valid UTF-8 (RFC 8259).
-func (p *jsonParser) str() (string, error) {
+func (p *jsonParser[T]) str() (string, error) {
 	p.i++ // opening quote
 	start := p.i
 	for p.i < len(p.data) { // fast path: no escapes
 		c := p.data[p.i]
 		if c == '"' {
 			p.i++
-			if !utf8.Valid(p.data[start : p.i-1]) {
+			if !validUTF8(p.data[start : p.i-1]) {
 				return "", p.fail("invalid UTF-8 in string")
 			}
 			if !p.build {
@@ -252,7 +287,7 @@ func (p *jsonParser) str() (string, error) {
 			p.i++
 			// Escapes are ASCII, so the raw span is valid UTF-8 exactly
 			// when the unescaped string is.
-			if !utf8.Valid(p.data[start : p.i-1]) {
+			if !validUTF8(p.data[start : p.i-1]) {
 				return "", p.fail("invalid UTF-8 in string")
 			}
 			return string(buf), nil
@@ -320,12 +355,13 @@ func (p *jsonParser) str() (string, error) {
 }
 
 // hex4 reads the four hex digits of a \u escape.
-func (p *jsonParser) hex4() (rune, error) {
+func (p *jsonParser[T]) hex4() (rune, error) {
 	if len(p.data)-p.i < 4 {
 		return 0, p.fail("short \\u escape")
 	}
 	var r rune
-	for _, c := range p.data[p.i : p.i+4] {
+	for k := p.i; k < p.i+4; k++ {
+		c := p.data[k]
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':
@@ -344,7 +380,7 @@ func (p *jsonParser) hex4() (rune, error) {
 
 // num reads a number with RFC 8259's grammar (no leading zeros, digits
 // after '.' and 'e') that fits a float64.
-func (p *jsonParser) num() (any, error) {
+func (p *jsonParser[T]) num() (any, error) {
 	start := p.i
 	if p.data[p.i] == '-' {
 		p.i++
@@ -380,7 +416,7 @@ func (p *jsonParser) num() (any, error) {
 	return f, nil
 }
 
-func (p *jsonParser) digits() int {
+func (p *jsonParser[T]) digits() int {
 	n := 0
 	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
 		p.i++

@@ -80,7 +80,7 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ParseJSON(data)
-		p := jsonParser{data: data}
+		p := jsonParser[[]byte]{data: data}
 		_, cerr := p.value(0)
 		if cerr == nil {
 			p.ws()
@@ -90,6 +90,10 @@ func FuzzParseJSON(f *testing.F) {
 		}
 		if (err == nil) != (cerr == nil) {
 			t.Fatalf("%q: build mode %v, check mode %v", data, err, cerr)
+		}
+		sv, serr := ParseJSONString(string(data))
+		if (err == nil) != (serr == nil) || (err == nil && !reflect.DeepEqual(v, sv)) {
+			t.Fatalf("%q: ParseJSON %#v, %v; ParseJSONString %#v, %v", data, v, err, sv, serr)
 		}
 		if err != nil {
 			return

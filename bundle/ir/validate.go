@@ -3,68 +3,10 @@ package ir
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
-
-// opName returns the Go name of the operator ("OpAnd"), or "Op(N)".
-func opName(o Op) string {
-	switch o {
-	case OpInvalid:
-		return "OpInvalid"
-	case OpConst:
-		return "OpConst"
-	case OpAttr:
-		return "OpAttr"
-	case OpNow:
-		return "OpNow"
-	case OpNot:
-		return "OpNot"
-	case OpAnd:
-		return "OpAnd"
-	case OpOr:
-		return "OpOr"
-	case OpEq:
-		return "OpEq"
-	case OpNe:
-		return "OpNe"
-	case OpLt:
-		return "OpLt"
-	case OpLe:
-		return "OpLe"
-	case OpGt:
-		return "OpGt"
-	case OpGe:
-		return "OpGe"
-	case OpIn:
-		return "OpIn"
-	case OpStartsWith:
-		return "OpStartsWith"
-	case OpEndsWith:
-		return "OpEndsWith"
-	case OpContains:
-		return "OpContains"
-	case OpMatches:
-		return "OpMatches"
-	case OpSize:
-		return "OpSize"
-	case OpHas:
-		return "OpHas"
-	case OpSemver:
-		return "OpSemver"
-	case OpTimestamp:
-		return "OpTimestamp"
-	case OpInSegment:
-		return "OpInSegment"
-	case OpVariant:
-		return "OpVariant"
-	case OpList:
-		return "OpList"
-	case OpBool:
-		return "OpBool"
-	}
-	return "Op(" + strconv.Itoa(int(o)) + ")"
-}
 
 // isBoolOp reports whether o yields true/false/unknown (a condition).
 func isBoolOp(o Op) bool {
@@ -85,17 +27,44 @@ func isValueOp(o Op) bool {
 	return false
 }
 
+// ErrInvalid is wrapped by every error of Bundle.Validate (and by the
+// validation errors of a Reader): the bundle's tables do not fit
+// together. Test with errors.Is.
+var ErrInvalid = errors.New("ir: invalid bundle")
+
 // Validate checks the bundle's structure so that code indexing its tables
 // can never go out of range or loop: every index is in range, every operand
 // has the kind its operator needs, node children precede their parents,
 // tables are sorted, splits are well formed, prerequisites (variant()) and
 // segment references are acyclic, and every variant value is valid JSON of
-// its flag's type. The error names the flag, segment or rule and the node.
+// its flag's type. The error wraps ErrInvalid and names the flag, segment
+// or rule and the node.
 func (b *Bundle) Validate() error {
-	if err := b.validate(); err != nil {
-		return errors.New("validate bundle: " + err.Error())
+	c, err := newChecker(b, len(b.Flags))
+	if err != nil {
+		return err
 	}
-	return nil
+	// A variant or rule list that is the very slice the previous flag of
+	// its kind had was checked already (see checker.flag).
+	var lastVariants [TypeObject + 1][]Variant
+	var lastRules []Rule
+	lastNV := -1
+	for i := range b.Flags {
+		f := &b.Flags[i]
+		sameV := f.Type >= TypeBoolean && f.Type <= TypeObject && sameSlice(f.Variants, lastVariants[f.Type])
+		sameR := sameSlice(f.Rules, lastRules) && len(f.Variants) == lastNV
+		if err := c.flag(i, f, sameV, sameR); err != nil {
+			return err
+		}
+		lastVariants[f.Type], lastRules, lastNV = f.Variants, f.Rules, len(f.Variants)
+	}
+	return c.finish()
+}
+
+// sameSlice reports whether a and b are the same non-empty slice (same
+// first element, same length).
+func sameSlice[T any](a, b []T) bool {
+	return len(a) != 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 type vErr struct{ msg string }
@@ -113,95 +82,159 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // parser's own recursion limit).
 const MaxNodeDepth = 256
 
-func (b *Bundle) validate() error {
+// invalid wraps a check's failure as a Validate error.
+func invalid(err error) error { return codecWrap("validate bundle: "+err.Error(), ErrInvalid) }
+
+// checker runs Validate's checks in the order a bundle is encoded: the
+// tables first (newChecker), then each flag in order (flag), then what
+// needs every flag (finish). Validate drives it over a Bundle, a Reader
+// over the flags it decodes one at a time, so both apply the same checks
+// and report the same errors.
+type checker struct {
+	b      *Bundle // the tables; b.Flags is never read
+	nflags int
+	// bad[i] is the first invalid node in node i's subtree, or -1, so an
+	// error is reported for the flag or segment that uses the node;
+	// nodeErr holds the invalid nodes' errors.
+	bad     []int32
+	nodeErr map[int32]error
+	prevKey string
+	// texts, set by a Reader, holds the checked flag's variant values as
+	// strings; they are then parsed into parsed, not only checked.
+	texts  []string
+	parsed []any
+	// refs is the reference graph through variant() and inSegment(),
+	// nil when no node references a flag or segment (then there is no
+	// cycle to find).
+	refs *refGraph
+}
+
+// newChecker checks the tables of b (everything but the flags), for a
+// bundle of nflags flags.
+func newChecker(b *Bundle, nflags int) (*checker, error) {
+	c := &checker{b: b, nflags: nflags}
+	if err := c.tables(); err != nil {
+		return nil, invalid(err)
+	}
+	return c, nil
+}
+
+func (c *checker) tables() error {
+	b := c.b
 	if b.Audience != AudienceServer && b.Audience != AudienceClient {
 		return errf("invalid audience ", itoa(int(b.Audience)))
 	}
-	for i, c := range b.Consts {
-		if err := checkConst(c, true); err != nil {
+	for i, k := range b.Consts {
+		if err := checkConst(k, true); err != nil {
 			return errf("const ", itoa(i), ": ", err.Error())
 		}
 	}
-	// Pass 1: each node on its own. bad[i] holds the first invalid node in
-	// i's subtree (or -1), so errors can be attributed to the flag or
-	// segment that uses the node.
+	// Each node on its own, children first.
 	n := len(b.Nodes)
-	nodeErr := make(map[int32]error)
-	bad := make([]int32, n)
+	c.bad = make([]int32, n)
 	depth := make([]uint16, n) // ≤ MaxNodeDepth+1
-	hasRef := make([]bool, n)
-	anyRef := false
+	var hasRef []bool          // hasRef[i]: node i's subtree has a variant() or inSegment()
 	for i := range b.Nodes {
-		bad[i] = -1
-		if err := b.checkNode(int32(i)); err != nil {
-			nodeErr[int32(i)] = err
-			bad[i] = int32(i)
+		c.bad[i] = -1
+		if err := b.checkNode(int32(i), c.nflags); err != nil {
+			if c.nodeErr == nil {
+				c.nodeErr = map[int32]error{}
+			}
+			c.nodeErr[int32(i)] = err
+			c.bad[i] = int32(i)
 			continue
 		}
+		ref := false
 		depth[i] = 1
-		b.forChildren(int32(i), func(c int32) {
-			if bad[i] < 0 && bad[c] >= 0 {
-				bad[i] = bad[c]
+		b.forChildren(int32(i), func(k int32) {
+			if c.bad[i] < 0 && c.bad[k] >= 0 {
+				c.bad[i] = c.bad[k]
 			}
-			if hasRef[c] {
-				hasRef[i] = true
-			}
-			if depth[c] >= depth[i] {
-				depth[i] = depth[c] + 1
+			ref = ref || hasRef != nil && hasRef[k]
+			if depth[k] >= depth[i] {
+				depth[i] = depth[k] + 1
 			}
 		})
 		if depth[i] > MaxNodeDepth {
 			depth[i] = MaxNodeDepth + 1
-			if bad[i] < 0 {
-				nodeErr[int32(i)] = errf("expression nested more than ", itoa(MaxNodeDepth), " nodes deep")
-				bad[i] = int32(i)
+			if c.bad[i] < 0 {
+				if c.nodeErr == nil {
+					c.nodeErr = map[int32]error{}
+				}
+				c.nodeErr[int32(i)] = errf("expression nested more than ", itoa(MaxNodeDepth), " nodes deep")
+				c.bad[i] = int32(i)
 			}
 		}
 		switch b.Nodes[i].Op {
 		case OpInSegment, OpVariant:
-			hasRef[i] = true
-			anyRef = true
+			ref = true
 		}
-	}
-	root := func(what string, r int32) error {
-		if r < 0 || int(r) >= n {
-			return errf(": root node ", itoa(int(r)), " out of range")
-		}
-		if !isBoolOp(b.Nodes[r].Op) {
-			return errf(": node ", itoa(int(r)), ": root ", opName(b.Nodes[r].Op), " is not boolean")
-		}
-		if bad[r] >= 0 {
-			return errf(": node ", itoa(int(bad[r])), ": ", nodeErr[bad[r]].Error())
-		}
-		return nil
-	}
-	for i, s := range b.Segments {
-		if err := b.checkSegment(i, root); err != nil {
-			return errf("segment ", strconv.Quote(s.Name), err.Error())
-		}
-	}
-	var memo flagMemo
-	for i := range b.Flags {
-		if err := b.checkFlag(i, root, &memo); err != nil {
-			if b.Flags[i].Key == "" {
-				return errf("flag ", itoa(i), err.Error())
+		if ref {
+			if hasRef == nil {
+				hasRef = make([]bool, n)
 			}
-			return errf("flag ", strconv.Quote(b.Flags[i].Key), err.Error())
+			hasRef[i] = true
 		}
 	}
-	// Orphan invalid nodes (used by no condition) are still rejected.
-	for i := range b.Nodes {
-		if err := nodeErr[int32(i)]; err != nil {
-			return errf("node ", itoa(i), ": ", err.Error())
+	if hasRef != nil {
+		c.refs = newRefGraph(b, c.nflags, hasRef)
+	}
+	for i := range b.Segments {
+		if err := c.segment(i); err != nil {
+			return errf("segment ", strconv.Quote(b.Segments[i].Name), err.Error())
 		}
 	}
-	if !anyRef {
-		// No variant() or inSegment() node: the reference graph has no
-		// edges, so it has no cycle. (Skips checkCycles' per-flag tables:
-		// 0.3 ms and 250 KB of a 1.7 ms Validate of 10 000 flags.)
-		return nil
+	return nil
+}
+
+// root checks the root node r of a condition; errors start with ": ".
+func (c *checker) root(r int32) error {
+	b := c.b
+	if r < 0 || int(r) >= len(b.Nodes) {
+		return errf(": root node ", itoa(int(r)), " out of range")
 	}
-	return b.checkCycles(hasRef)
+	if !isBoolOp(b.Nodes[r].Op) {
+		return errf(": node ", itoa(int(r)), ": root ", b.Nodes[r].Op.String(), "() is not boolean")
+	}
+	if c.bad[r] >= 0 {
+		return errf(": node ", itoa(int(c.bad[r])), ": ", c.nodeErr[c.bad[r]].Error())
+	}
+	return nil
+}
+
+// flag checks flag i (given in f). sameVariants says that f's variant
+// list is identical to the previous flag of the same type's, and
+// sameRules that f's rule list is identical to the previous flag's with
+// the same number of variants: the checks of those lists depend on
+// nothing else, so they passed already and are skipped.
+func (c *checker) flag(i int, f *Flag, sameVariants, sameRules bool) error {
+	if err := c.checkFlag(i, f, sameVariants, sameRules); err != nil {
+		if f.Key == "" {
+			return invalid(errf("flag ", itoa(i), err.Error()))
+		}
+		return invalid(errf("flag ", strconv.Quote(f.Key), err.Error()))
+	}
+	c.prevKey = f.Key
+	if c.refs != nil {
+		c.refs.flag(i, f)
+	}
+	return nil
+}
+
+// finish runs the checks that need every flag: nodes no condition uses
+// must be valid too, and references must not form a cycle.
+func (c *checker) finish() error {
+	for i := range c.b.Nodes {
+		if err := c.nodeErr[int32(i)]; err != nil {
+			return invalid(errf("node ", itoa(i), ": ", err.Error()))
+		}
+	}
+	if c.refs != nil {
+		if err := c.refs.cycle(); err != nil {
+			return invalid(err)
+		}
+	}
+	return nil
 }
 
 // before reports a < b, the order of sorted tables. Most neighbours in a
@@ -215,14 +248,15 @@ func before(a, b string) bool {
 	return a < b
 }
 
-// checkSegment checks segment i; errors start with ": " or " ".
-func (b *Bundle) checkSegment(i int, root func(string, int32) error) error {
+// segment checks segment i; errors start with ": " or " ".
+func (c *checker) segment(i int) error {
+	b := c.b
 	s := &b.Segments[i]
 	if i > 0 && b.Segments[i-1].Name >= s.Name {
 		return errf(": segments not sorted strictly by name")
 	}
 	if s.When != NoNode {
-		if err := root("", s.When); err != nil {
+		if err := c.root(s.When); err != nil {
 			return err
 		}
 	}
@@ -250,32 +284,13 @@ func (b *Bundle) checkSegment(i int, root func(string, int32) error) error {
 	return nil
 }
 
-// flagMemo remembers the last variant list (per flag type) and rule list
-// that checkFlag accepted. Decode hands out one slice for identically
-// encoded lists (decRepeat), and the checks of a list depend only on its
-// contents, the flag type (variants) and the variant count (rules), so a
-// flag holding the same slice under the same conditions passes them too.
-// For 10 000 F2-like flags this skipped ~90% of Validate's per-flag work
-// (see the commit message).
-type flagMemo struct {
-	variants [TypeObject + 1][]Variant
-	rules    []Rule
-	rulesNV  int32
-}
-
-// sameSlice reports whether a and b are the same non-empty slice (same
-// first element, same length).
-func sameSlice[T any](a, b []T) bool {
-	return len(a) != 0 && len(a) == len(b) && &a[0] == &b[0]
-}
-
 // checkFlag checks flag i; errors start with ": " or " ".
-func (b *Bundle) checkFlag(i int, root func(string, int32) error, memo *flagMemo) error {
-	f := &b.Flags[i]
+func (c *checker) checkFlag(i int, f *Flag, sameVariants, sameRules bool) error {
+	b := c.b
 	if f.Key == "" {
 		return errf(": empty key")
 	}
-	if i > 0 && !before(b.Flags[i-1].Key, f.Key) {
+	if i > 0 && !before(c.prevKey, f.Key) {
 		return errf(": flags not sorted strictly by key")
 	}
 	if f.Type < TypeBoolean || f.Type > TypeObject {
@@ -284,17 +299,25 @@ func (b *Bundle) checkFlag(i int, root func(string, int32) error, memo *flagMemo
 	if len(f.Variants) == 0 {
 		return errf(": no variants")
 	}
-	if !sameSlice(f.Variants, memo.variants[f.Type]) {
+	if !sameVariants {
+		if c.texts != nil {
+			c.parsed = slices.Grow(c.parsed[:0], len(f.Variants))[:len(f.Variants)]
+		}
 		for k := range f.Variants {
 			v := &f.Variants[k]
 			if k > 0 && !before(f.Variants[k-1].Name, v.Name) {
 				return errf(": variants not sorted strictly by name")
 			}
-			if err := checkJSON(v.Value, f.Type); err != nil {
+			var err error
+			if c.texts != nil { // a Reader: parse as well (Reader.Parsed)
+				c.parsed[k], err = checkValue(c.texts[k], f.Type, true)
+			} else {
+				err = checkJSON(v.Value, f.Type)
+			}
+			if err != nil {
 				return errf(": variant ", strconv.Quote(v.Name), ": ", err.Error())
 			}
 		}
-		memo.variants[f.Type] = f.Variants
 	}
 	nv := int32(len(f.Variants))
 	if f.DefaultVariant < 0 || f.DefaultVariant >= nv {
@@ -303,17 +326,16 @@ func (b *Bundle) checkFlag(i int, root func(string, int32) error, memo *flagMemo
 	if f.OffVariant < 0 || f.OffVariant >= nv {
 		return errf(": off variant ", itoa(int(f.OffVariant)), " out of range")
 	}
-	if !sameSlice(f.Rules, memo.rules) || nv != memo.rulesNV {
+	if !sameRules {
 		for r := range f.Rules {
 			rule := &f.Rules[r]
-			if err := root("", rule.When); err != nil {
+			if err := c.root(rule.When); err != nil {
 				return errf(" rule ", itoa(r+1), err.Error())
 			}
 			if err := b.checkServe(&rule.Serve, nv); err != nil {
 				return errf(" rule ", itoa(r+1), ": ", err.Error())
 			}
 		}
-		memo.rules, memo.rulesNV = f.Rules, nv
 	}
 	if err := b.checkServe(&f.Default, nv); err != nil {
 		return errf(" default: ", err.Error())
@@ -378,24 +400,25 @@ func (b *Bundle) forChildren(i int32, fn func(int32)) {
 	}
 }
 
-func (b *Bundle) checkNode(i int32) error {
+// checkNode checks node i of a bundle of nflags flags.
+func (b *Bundle) checkNode(i int32, nflags int) error {
 	nd := b.Nodes[i]
 	child := func(c int32, boolean bool) error {
 		if c < 0 || c >= i {
-			return errf("operand ", itoa(int(c)), " of ", opName(nd.Op), " is not an earlier node")
+			return errf("operand ", itoa(int(c)), " of ", nd.Op.String(), "() is not an earlier node")
 		}
 		op := b.Nodes[c].Op
 		if boolean && !isBoolOp(op) {
-			return errf("operand of ", opName(nd.Op), " is not boolean")
+			return errf("operand of ", nd.Op.String(), "() is not boolean")
 		}
 		if !boolean && !isValueOp(op) {
-			return errf("operand of ", opName(nd.Op), " is not a value")
+			return errf("operand of ", nd.Op.String(), "() is not a value")
 		}
 		return nil
 	}
 	idx := func(x int32, n int, what string) error {
 		if x < 0 || int(x) >= n {
-			return errf(opName(nd.Op), ": ", what, " index ", itoa(int(x)), " out of range")
+			return errf(nd.Op.String(), "(): ", what, " index ", itoa(int(x)), " out of range")
 		}
 		return nil
 	}
@@ -426,12 +449,11 @@ func (b *Bundle) checkNode(i int32) error {
 			return err
 		}
 		// An OpConst operand with an out-of-range index is rejected by its
-		// own check (which this node inherits through bad[]); reading
-		// Consts[r.A] here without the range check panicked (found by
-		// FuzzDecodeValidateShared).
+		// own check (which this node inherits through bad[]), so its index
+		// is range-checked here before Consts is read.
 		r := b.Nodes[nd.B]
 		if r.Op == OpConst && r.A >= 0 && int(r.A) < len(b.Consts) && b.Consts[r.A].Kind != ConstList {
-			return errf("right operand of OpIn is a constant that is not a list")
+			return errf("right operand of in() is a constant that is not a list")
 		}
 		return nil
 	case OpMatches:
@@ -442,7 +464,7 @@ func (b *Bundle) checkNode(i int32) error {
 			return err
 		}
 		if b.Consts[nd.B].Kind != ConstString {
-			return errf("pattern of OpMatches is not a string constant")
+			return errf("pattern of matches() is not a string constant")
 		}
 		return nil
 	case OpSize, OpSemver, OpTimestamp, OpBool:
@@ -450,10 +472,10 @@ func (b *Bundle) checkNode(i int32) error {
 	case OpInSegment:
 		return idx(nd.A, len(b.Segments), "segment")
 	case OpVariant:
-		return idx(nd.A, len(b.Flags), "flag")
+		return idx(nd.A, nflags, "flag")
 	case OpList:
 		if nd.A < 0 || nd.B < 0 || int64(nd.A)+int64(nd.B) > int64(len(b.Args)) {
-			return errf("OpList: args ", itoa(int(nd.A)), "+", itoa(int(nd.B)), " out of range")
+			return errf("list(): args ", itoa(int(nd.A)), "+", itoa(int(nd.B)), " out of range")
 		}
 		for _, a := range b.Args[nd.A : nd.A+nd.B] {
 			if err := child(a, false); err != nil {
@@ -497,55 +519,98 @@ func (b *Bundle) checkServe(s *Serve, nv int32) error {
 	return nil
 }
 
-// checkCycles rejects cycles among flags (through variant()) and segments
-// (through inSegment()), including flag -> segment -> flag.
-func (b *Bundle) checkCycles(hasRef []bool) error {
-	nf := len(b.Flags)
-	// Vertices: flags 0..nf-1, segments nf.. .
-	total := nf + len(b.Segments)
-	edges := make([][]int32, total)
-	seen := make([]int32, len(b.Nodes)) // epoch marks
-	epoch := int32(0)
-	var stack []int32
-	collect := func(v int, r int32) {
-		if r < 0 || !hasRef[r] {
-			return
-		}
-		stack = append(stack[:0], r)
-		for len(stack) > 0 {
-			x := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[x] == epoch || !hasRef[x] {
-				continue
-			}
-			seen[x] = epoch
-			switch nd := b.Nodes[x]; nd.Op {
-			case OpInSegment:
-				edges[v] = append(edges[v], int32(nf)+nd.A)
-			case OpVariant:
-				edges[v] = append(edges[v], nd.A)
-			default:
-				b.forChildren(x, func(c int32) { stack = append(stack, c) })
-			}
+// refGraph is the graph of references between flags (through variant())
+// and segments (through inSegment()), built as the flags are checked:
+// vertices are the flags 0..nf-1, then the segments.
+type refGraph struct {
+	b      *Bundle
+	nf     int
+	hasRef []bool // per node: its subtree has a reference
+	// Vertex v's edges are edges[off[v]:off[v+1]]; segments' edges are
+	// collected first (segments precede flags in the encoding), then each
+	// flag's in order.
+	segEdges, flagEdges []int32
+	segOff, flagOff     []int32
+	// names holds the keys of the flags a variant() node references: a
+	// cycle through flags is reported by such names only.
+	names map[int32]string
+	seen  []int32 // epoch marks per node, for collect
+	epoch int32
+	stack []int32
+}
+
+func newRefGraph(b *Bundle, nf int, hasRef []bool) *refGraph {
+	g := &refGraph{b: b, nf: nf, hasRef: hasRef, seen: make([]int32, len(b.Nodes)),
+		segOff: make([]int32, 1, len(b.Segments)+1), flagOff: make([]int32, 1, nf+1), names: map[int32]string{}}
+	for _, nd := range b.Nodes {
+		if nd.Op == OpVariant {
+			g.names[nd.A] = ""
 		}
 	}
-	for i := range b.Flags {
-		epoch++
-		for _, r := range b.Flags[i].Rules {
-			collect(i, r.When)
+	for _, s := range b.Segments {
+		g.epoch++
+		g.segEdges = g.collect(g.segEdges, s.When)
+		g.segOff = append(g.segOff, int32(len(g.segEdges)))
+	}
+	return g
+}
+
+// flag adds flag i's edges (flags arrive in order).
+func (g *refGraph) flag(i int, f *Flag) {
+	if _, ok := g.names[int32(i)]; ok {
+		g.names[int32(i)] = f.Key
+	}
+	g.epoch++
+	for _, r := range f.Rules {
+		g.flagEdges = g.collect(g.flagEdges, r.When)
+	}
+	g.flagOff = append(g.flagOff, int32(len(g.flagEdges)))
+}
+
+// collect appends the vertices that condition r references.
+func (g *refGraph) collect(edges []int32, r int32) []int32 {
+	if r < 0 || int(r) >= len(g.hasRef) || !g.hasRef[r] {
+		return edges
+	}
+	g.stack = append(g.stack[:0], r)
+	for len(g.stack) > 0 {
+		x := g.stack[len(g.stack)-1]
+		g.stack = g.stack[:len(g.stack)-1]
+		if g.seen[x] == g.epoch || !g.hasRef[x] {
+			continue
+		}
+		g.seen[x] = g.epoch
+		switch nd := g.b.Nodes[x]; nd.Op {
+		case OpInSegment:
+			edges = append(edges, int32(g.nf)+nd.A)
+		case OpVariant:
+			edges = append(edges, nd.A)
+		default:
+			g.b.forChildren(x, func(k int32) { g.stack = append(g.stack, k) })
 		}
 	}
-	for i, s := range b.Segments {
-		epoch++
-		collect(nf+i, s.When)
+	return edges
+}
+
+func (g *refGraph) edges(v int32) []int32 {
+	if int(v) < g.nf {
+		return g.flagEdges[g.flagOff[v]:g.flagOff[v+1]]
 	}
-	name := func(v int32) string {
-		if int(v) < nf {
-			return "flag " + strconv.Quote(b.Flags[v].Key)
-		}
-		return "segment " + strconv.Quote(b.Segments[int(v)-nf].Name)
+	v -= int32(g.nf)
+	return g.segEdges[g.segOff[v]:g.segOff[v+1]]
+}
+
+func (g *refGraph) name(v int32) string {
+	if int(v) < g.nf {
+		return "flag " + strconv.Quote(g.names[v])
 	}
-	// Iterative DFS with colors: 0 white, 1 on stack, 2 done.
+	return "segment " + strconv.Quote(g.b.Segments[int(v)-g.nf].Name)
+}
+
+// cycle reports a reference cycle, if any, by an iterative depth-first
+// search with colours (0 white, 1 on the stack, 2 done).
+func (g *refGraph) cycle() error {
+	total := g.nf + len(g.b.Segments)
 	color := make([]uint8, total)
 	type frame struct {
 		v    int32
@@ -560,16 +625,17 @@ func (b *Bundle) checkCycles(hasRef []bool) error {
 		color[s] = 1
 		for len(dfs) > 0 {
 			top := &dfs[len(dfs)-1]
-			if top.next == len(edges[top.v]) {
+			out := g.edges(top.v)
+			if top.next == len(out) {
 				color[top.v] = 2
 				dfs = dfs[:len(dfs)-1]
 				continue
 			}
-			w := edges[top.v][top.next]
+			w := out[top.next]
 			top.next++
 			switch color[w] {
 			case 1:
-				return errf(name(top.v), ": reference cycle through ", name(w))
+				return errf(g.name(top.v), ": reference cycle through ", g.name(w))
 			case 0:
 				color[w] = 1
 				dfs = append(dfs, frame{v: w})

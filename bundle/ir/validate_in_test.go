@@ -16,7 +16,7 @@ func TestValidateInOfBadConst(t *testing.T) {
 	b.Bundle.Flags = []Flag{{Key: "f", Type: TypeBoolean, Variants: []Variant{{Name: "on", Value: []byte("true")}},
 		Rules: []Rule{{ID: "r", When: in, Serve: Serve{Variant: 0, BucketBy: NoNode}}}, Default: Serve{BucketBy: NoNode}}}
 	err := b.Bundle.Validate()
-	want := `flag "f" rule 1: node 0: OpConst: const index 99 out of range`
+	want := `flag "f" rule 1: node 0: const(): const index 99 out of range`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error containing %q", err, want)
 	}

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -58,12 +59,12 @@ func TestValidateErrors(t *testing.T) {
 		{"and of value", func(b *Bundle) {
 			b.Nodes = append(b.Nodes, Node{Op: OpAnd, A: 0, B: 0})
 			b.Flags[0].Rules[0].When = int32(len(b.Nodes) - 1)
-		}, `flag "a" rule 1: node 12: operand of OpAnd is not boolean`},
+		}, `flag "a" rule 1: node 12: operand of and() is not boolean`},
 		{"eq of bool", func(b *Bundle) {
 			b.Nodes = append(b.Nodes, Node{Op: OpEq, A: 2, B: 0})
 			b.Flags[0].Rules[1].When = int32(len(b.Nodes) - 1)
-		}, `flag "a" rule 2: node 12: operand of OpEq is not a value`},
-		{"forward child", func(b *Bundle) { b.Nodes[2].A = 5 }, `segment "internal": node 2: operand 5 of OpEndsWith is not an earlier node`},
+		}, `flag "a" rule 2: node 12: operand of eq() is not a value`},
+		{"forward child", func(b *Bundle) { b.Nodes[2].A = 5 }, `segment "internal": node 2: operand 5 of endsWith() is not an earlier node`},
 		{"self child", func(b *Bundle) { b.Nodes[2].B = 2 }, "not an earlier node"},
 		{"attr range", func(b *Bundle) { b.Nodes[0].A = 99 }, "attribute index 99 out of range"},
 		{"const range", func(b *Bundle) { b.Nodes[1].A = -1 }, "const index -1 out of range"},
@@ -75,15 +76,15 @@ func TestValidateErrors(t *testing.T) {
 		{"matches number", func(b *Bundle) {
 			b.Consts = append(b.Consts, Const{Kind: ConstNum, Num: 1})
 			b.Nodes = append(b.Nodes, Node{Op: OpMatches, A: 0, B: int32(len(b.Consts) - 1)})
-		}, "pattern of OpMatches is not a string constant"},
+		}, "pattern of matches() is not a string constant"},
 		{"has of node", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpHas, A: 50}) }, "attribute index 50"},
 		{"in const non-list", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpIn, A: 0, B: 1}) }, "not a list"},
-		{"list args", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpList, A: 0, B: 3}) }, "OpList: args"},
+		{"list args", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpList, A: 0, B: 3}) }, "list(): args"},
 		{"segment index", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpInSegment, A: 2}) }, "segment index 2"},
 		{"flag index", func(b *Bundle) { b.Nodes = append(b.Nodes, Node{Op: OpVariant, A: 3}) }, "flag index 3"},
-		{"root value", func(b *Bundle) { b.Flags[1].Rules[0].When = 0 }, `flag "b" rule 1: node 0: root OpAttr is not boolean`},
+		{"root value", func(b *Bundle) { b.Flags[1].Rules[0].When = 0 }, `flag "b" rule 1: node 0: root attr() is not boolean`},
 		{"root range", func(b *Bundle) { b.Flags[1].Rules[0].When = 1000 }, "root node 1000 out of range"},
-		{"segment root", func(b *Bundle) { b.Segments[0].When = 1 }, `segment "internal": node 1: root OpConst`},
+		{"segment root", func(b *Bundle) { b.Segments[0].When = 1 }, `segment "internal": node 1: root const()`},
 		{"flags sorted", func(b *Bundle) { b.Flags[0].Key = "z" }, "flags not sorted"},
 		{"flags dup", func(b *Bundle) { b.Flags[1].Key = "a" }, "flags not sorted"},
 		{"segments sorted", func(b *Bundle) { b.Segments[1].Name = "a" }, "segments not sorted"},
@@ -155,6 +156,9 @@ func TestValidateErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "validate bundle: ") {
 				t.Fatalf("got %v, want error containing %q", err, c.want)
 			}
+			if !errors.Is(err, ErrInvalid) || strings.Count(err.Error(), "validate bundle") != 1 {
+				t.Fatalf("error %q does not wrap ErrInvalid once", err)
+			}
 		})
 	}
 }
@@ -165,7 +169,7 @@ func TestValidateNodeLayout(t *testing.T) {
 	if len(b.Nodes) != 12 || b.Nodes[2].Op != OpEndsWith || b.Nodes[11].Op != OpInSegment || b.Nodes[11].A != 0 ||
 		b.Nodes[9].Op != OpConst || b.Consts[b.Nodes[9].A].Str != "on" {
 		for i, n := range b.Nodes {
-			t.Logf("%d: %s %d %d", i, opName(n.Op), n.A, n.B)
+			t.Logf("%d: %s %d %d", i, n.Op, n.A, n.B)
 		}
 		t.Fatal("node layout changed; update the indices in TestValidateErrors")
 	}

@@ -67,7 +67,8 @@ const HeaderExposures = "X-Edgeflag-Exposures"
 
 // ExposureSink receives the exposures of OFREP and /v1/evaluate
 // evaluations. It is called on the request path and must not block:
-// buffer, and report what could not be kept.
+// buffer, and report what could not be kept. The batch is the handler's
+// and reused once Exposures returns: copy what is kept.
 type ExposureSink interface {
 	Exposures(ctx context.Context, batch []Exposure)
 }

@@ -1,37 +1,28 @@
 package api
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// The evaluation answers are written by hand: they are the hot path, and
-// their shape is fixed.
+// The evaluation answers are written by hand (they are the hot path, and
+// their shape is fixed) with the bundle's JSON writer, ir.AppendJSON*:
+// byte for byte what encoding/json writes without HTML escaping, objects
+// included, without reflection.
 
-var appendString = ir.AppendJSONString
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte { return ir.AppendJSONString(b, s) }
 
-// appendValue appends a decoded JSON value.
+// appendValue appends a decoded JSON value ("null" for what JSON cannot
+// hold, which a verified bundle never has).
 func appendValue(b []byte, v any) []byte {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...)
-	case bool:
-		return strconv.AppendBool(b, x)
-	case string:
-		return appendString(b, x)
-	case float64:
-		if x == float64(int64(x)) && x > -1e15 && x < 1e15 {
-			return strconv.AppendInt(b, int64(x), 10)
-		}
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	out, ok := ir.AppendJSONValue(b, v)
+	if !ok {
 		return append(b, "null"...)
 	}
-	return append(b, data...)
+	return out
 }
 
 func appendConst(b []byte, c ir.Const) []byte {

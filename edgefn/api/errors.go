@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/edgeflag/edgeflag/edgefn/auth"
 )
@@ -94,8 +95,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeBody(w, status, "application/json", append(data, '\n'))
 }
 
+// writeBody writes a whole answer. The Content-Length spares net/http
+// the chunked encoding (and its extra writes) of bodies over 2 KiB.
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
 	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -66,7 +66,7 @@ func (h *Handler) evaluate(w http.ResponseWriter, r *http.Request, c *call) {
 			h.cfg.Metrics.Evaluation("", "", string(res.Reason))
 		} else {
 			h.cfg.Metrics.Evaluation(res.Key, res.Variant, string(res.Reason))
-			h.expose(r, c, RouteEvaluate, ctx, v.version, []eval.Result{res})
+			h.expose(r, c, RouteEvaluate, ctx, v.version, []eval.Result{res}, nil)
 		}
 		out = appendEvalResult(out, &res, it, req.includeReasons)
 	}

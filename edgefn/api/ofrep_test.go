@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/edgefn/auth"
@@ -126,6 +130,11 @@ func TestOFREPBulkETag(t *testing.T) {
 	if b.status != 200 || b.header.Get("ETag") == etag {
 		t.Fatalf("changed results kept the ETag: %d %s", b.status, b.header.Get("ETag"))
 	}
+	// Another context with the same results keeps the ETag: 304.
+	same := `{"context":{"targetingKey":"u-1","plan":"pro","unused":[1,2]}}`
+	if a := s.do("POST", "/ofrep/v1/evaluate/flags", same, append(k, "If-None-Match", etag)...); a.status != http.StatusNotModified {
+		t.Fatalf("same results, other context: %d %s", a.status, a.body)
+	}
 	// A new bundle version changes it too.
 	s.env.Publish(2)
 	if err := s.env.Source.Refresh(t.Context()); err != nil {
@@ -141,5 +150,74 @@ func TestOFREPBulkETag(t *testing.T) {
 	}
 	if a := s.do("POST", "/ofrep/v1/evaluate/flags?debug=1", pro, k...); a.status != 400 {
 		t.Fatalf("unknown parameter: %d", a.status)
+	}
+}
+
+// TestOFREPBulkConcurrent: bulk answers evaluated at the same time (their
+// buffers are pooled) are each exactly the answer of their own context.
+func TestOFREPBulkConcurrent(t *testing.T) {
+	s := newServer(t, nil)
+	ctxs := []string{
+		`{"context":{"targetingKey":"u-1","plan":"pro"}}`,
+		`{"context":{"targetingKey":"u-2","plan":"free","email":"ana@example.com"}}`,
+		`{"context":{"targetingKey":"u-3"}}`,
+		`{"context":{}}`,
+	}
+	want := make([]answer, len(ctxs))
+	for i, c := range ctxs {
+		want[i] = s.do("POST", "/ofrep/v1/evaluate/flags", c, key(fixture.Backend)...)
+	}
+	errs := make(chan error, 16)
+	for g := 0; g < 16; g++ {
+		go func(g int) {
+			for i := 0; i < 40; i++ {
+				c := (g + i) % len(ctxs)
+				req, _ := http.NewRequest("POST", s.srv.URL+"/ofrep/v1/evaluate/flags", strings.NewReader(ctxs[c]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", fixture.Backend)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Equal(body, want[c].body) || resp.Header.Get("ETag") != want[c].header.Get("ETag") {
+					errs <- fmt.Errorf("context %d: got %s %s, want %s %s", c, resp.Header.Get("ETag"), body, want[c].header.Get("ETag"), want[c].body)
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 16; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestOFREPBodyFraming: a body of declared length and a chunked one (no
+// length) decode alike; a Content-Type with parameters is accepted.
+func TestOFREPBodyFraming(t *testing.T) {
+	s := newServer(t, nil)
+	body := `{"context":{"targetingKey":"u-1","plan":"pro"}}`
+	want := s.do("POST", "/ofrep/v1/evaluate/flags/new-checkout", body, key(fixture.Backend)...)
+	for name, ct := range map[string]string{"chunked": "application/json", "charset": "application/json; charset=utf-8"} {
+		req, _ := http.NewRequest("POST", s.srv.URL+"/ofrep/v1/evaluate/flags/new-checkout", io.MultiReader(strings.NewReader(body)))
+		if name != "chunked" {
+			req, _ = http.NewRequest("POST", s.srv.URL+"/ofrep/v1/evaluate/flags/new-checkout", strings.NewReader(body))
+		}
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-API-Key", fixture.Backend)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Equal(got, want.body) || (name == "chunked") != (req.ContentLength == 0) {
+			t.Errorf("%s: %d %s (length %d), want %s", name, resp.StatusCode, got, req.ContentLength, want.body)
+		}
 	}
 }

@@ -243,7 +243,13 @@ func (e *Env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return invalid(err)
 	}
-	log := logger(e.Stderr, cfg.LogLevel)
+	logCtx, stopLog := context.WithCancel(context.Background())
+	logs := newLogBuffer(logCtx, e.Stderr)
+	defer func() {
+		stopLog()
+		logs.Flush()
+	}()
+	log := logger(logs, cfg.LogLevel)
 	p, err := e.build(ctx, cfg, log)
 	if err != nil {
 		return err

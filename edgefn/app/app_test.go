@@ -3,8 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -16,10 +14,10 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/edgefn/app"
-	"github.com/edgeflag/edgeflag/publisher/cli"
+	"github.com/edgeflag/edgeflag/edgefn/internal/devenv"
 )
 
-const apiKey = "efk_app-test-key"
+const apiKey = devenv.APIKey
 
 // syncBuffer is a goroutine-safe output buffer.
 type syncBuffer struct {
@@ -43,27 +41,9 @@ func (s *syncBuffer) String() string {
 // signing key, a token key, an API keys file, and examples/shop published
 // to a folder store. It returns the serve arguments.
 func devSetup(t *testing.T) (dir string, args []string) {
-	dir = t.TempDir()
-	edgeflag := func(args ...string) {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := cli.Main(context.Background(), args, nil, &out, &errOut, func(string) string { return "" }); code != 0 {
-			t.Fatalf("edgeflag %v: exit %d: %s", args, code, errOut.String())
-		}
-	}
-	edgeflag("keygen", "--out", filepath.Join(dir, "signing.key"))
-	edgeflag("keygen", "--out", filepath.Join(dir, "token.key"))
-	edgeflag("publish", "../../examples/shop", "--env", "production", "--key", filepath.Join(dir, "signing.key"),
-		"--store", "file://"+filepath.Join(dir, "store"), "--reason", "test", "--actor", "test")
-	sum := sha256.Sum256([]byte(apiKey))
-	keys := "keys:\n  - name: test\n    sha256: " + hex.EncodeToString(sum[:]) + "\n    scopes: [flags:read, tokens:issue, events:write]\n"
-	if err := os.WriteFile(filepath.Join(dir, "api-keys.yaml"), []byte(keys), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir, []string{"serve", "--store", "file://" + filepath.Join(dir, "store"), "--project", "shop", "--env", "production",
-		"--jwks", filepath.Join(dir, "signing.key.jwks.json"), "--api-keys", filepath.Join(dir, "api-keys.yaml"),
-		"--token-key", filepath.Join(dir, "token.key"), "--addr", "127.0.0.1:0", "--ready-file", filepath.Join(dir, "ready"),
-		"--cache-dir", filepath.Join(dir, "cache"), "--refresh-interval", "1s"}
+	e := devenv.New(t, "../../examples/shop", "shop", "production", "")
+	e.Publish()
+	return e.Dir, e.ServeArgs("--cache-dir", filepath.Join(e.Dir, "cache"), "--refresh-interval", "1s")
 }
 
 type running struct {

@@ -11,11 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/edgeflag/edgeflag/edgefn/internal/devenv"
 	"github.com/edgeflag/edgeflag/edgefn/internal/lambdart"
 	"github.com/edgeflag/edgeflag/publisher/cli"
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
@@ -23,37 +23,12 @@ import (
 	"github.com/edgeflag/edgeflag/publisher/store/filestore"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binErr    error
-)
-
-// edgefnBinary builds edgefn as the Lambda bootstrap is built (-tags
-// lambda.norpc), once per test run.
-func edgefnBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		binDir, binErr = os.MkdirTemp("", "edgefn-bin")
-		if binErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(binDir, "bootstrap"), "../cmd/edgefn")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build edgefn: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return filepath.Join(binDir, "bootstrap")
-}
+// edgefnBinary is edgefn built as the Lambda bootstrap is (devenv.Edgefn).
+func edgefnBinary(t *testing.T) string { return devenv.Edgefn(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
+	devenv.RemoveBuilds()
 	os.Exit(code)
 }
 

@@ -8,31 +8,17 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeflag/edgeflag/edgefn/internal/devenv"
 	"github.com/edgeflag/edgeflag/publisher/cli"
 )
 
-// s3URL returns EDGEFLAG_S3_URL with a prefix of its own, failing (never
-// skipping) when the integration tag is set but the server is not.
-func s3URL(t *testing.T) string {
-	raw := os.Getenv("EDGEFLAG_S3_URL")
-	if raw == "" {
-		t.Fatal("EDGEFLAG_S3_URL is not set: run the integration tests through .ci/versitygw.sh (make integration)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/edgefn-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	return u.String()
-}
+func s3URL(t *testing.T) string { return devenv.S3Store(t) }
 
 // TestServeFromS3: publish examples/shop to versitygw with the real CLI,
 // serve it with edgefn from s3://, publish again and see the refresh pick

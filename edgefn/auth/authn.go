@@ -51,7 +51,7 @@ func (a *Authenticator) Authenticate(r *http.Request, now time.Time) (Principal,
 	if err != nil {
 		return Principal{}, err
 	}
-	apiKeys := r.Header.Values("X-API-Key")
+	apiKeys := r.Header.Values("X-Api-Key") // X-API-Key, in canonical form (no allocation per request)
 	if len(apiKeys) > 1 {
 		return Principal{}, fmt.Errorf("%w: X-API-Key given %d times", ErrUnknownKey, len(apiKeys))
 	}

@@ -120,9 +120,9 @@ func (x *Exposures) Exposures(ctx context.Context, batch []api.Exposure) {
 		}
 		x.dedup = newDedup(w, c, time.Now())
 	}
+	x.Writer.CountExposures(batch)
 	for i := range batch {
 		e := &batch[i]
-		x.Writer.Count(e.Flag, e.Variant, e.Reason, e.Time)
 		if e.Untracked || e.Unit == "" || e.Reason != string(eval.ReasonSplit) {
 			continue
 		}

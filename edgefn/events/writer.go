@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeflag/edgeflag/edgefn/api"
+
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
 	"github.com/edgeflag/edgeflag/publisher/store/blob"
 )
@@ -303,20 +305,47 @@ func (w *Writer) nextKey(kind eventlog.Kind, hour time.Time) string {
 // Count records one evaluation for the analytics summaries: flag served
 // variant with reason at t (the hour it falls in).
 func (w *Writer) Count(flag, variant, reason string, t time.Time) {
-	k := summaryKey{hour: eventlog.HourOf(t), flag: flag, variant: variant, reason: reason}
-	valid := eventlog.ValidateSummary(&eventlog.Summary{Hour: k.hour, Flag: flag, Variant: variant, Reason: reason, Count: 1}) == nil
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.countLocked(eventlog.HourOf(t), flag, variant, reason)
+}
+
+// CountExposures records the evaluations of a batch (a bulk answer's) for
+// the analytics summaries under one lock.
+func (w *Writer) CountExposures(batch []api.Exposure) {
+	if len(batch) == 0 {
+		return
+	}
+	var last, hour time.Time
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range batch {
+		e := &batch[i]
+		if !e.Time.Equal(last) {
+			last, hour = e.Time, eventlog.HourOf(e.Time)
+		}
+		w.countLocked(hour, e.Flag, e.Variant, e.Reason)
+	}
+}
+
+// countLocked counts one evaluation; a key not counted yet is validated
+// first (a counted key was valid). Called with mu held.
+func (w *Writer) countLocked(hour time.Time, flag, variant, reason string) {
+	k := summaryKey{hour: hour, flag: flag, variant: variant, reason: reason}
 	w.stats.Evaluations++
-	if !valid {
+	if n, ok := w.counts[k]; ok {
+		w.counts[k] = n + 1
+		return
+	}
+	if eventlog.ValidateSummary(&eventlog.Summary{Hour: hour, Flag: flag, Variant: variant, Reason: reason, Count: 1}) != nil {
 		w.stats.SummaryInvalid++
 		return
 	}
-	if _, ok := w.counts[k]; !ok && len(w.counts) >= w.cfg.MaxSummaryKeys {
+	if len(w.counts) >= w.cfg.MaxSummaryKeys {
 		w.stats.SummaryOverflow++
 		return
 	}
-	w.counts[k]++
+	w.counts[k] = 1
 }
 
 // sealSummaries turns the counters into one summary batch per hour.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	rtmetrics "runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,9 +27,82 @@ var LatencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 
 type evalKey struct{ flag, variant, reason string }
 
-type reqKey struct {
-	route  string
-	status int
+// evalCounts counts the evaluations of one flag by variant and reason.
+// The list is copy-on-write: readers load it without a lock, the rare
+// writer (a pair not seen before) copies it under mu.
+type evalCounts struct {
+	mu   sync.Mutex
+	list atomic.Pointer[[]*evalCount]
+}
+
+type evalCount struct {
+	variant, reason string
+	n               atomic.Uint64
+}
+
+func (f *evalCounts) get(variant, reason string) *atomic.Uint64 {
+	if l := f.list.Load(); l != nil {
+		for _, c := range *l {
+			if c.variant == variant && c.reason == reason {
+				return &c.n
+			}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var old []*evalCount
+	if l := f.list.Load(); l != nil {
+		old = *l
+		for _, c := range old {
+			if c.variant == variant && c.reason == reason {
+				return &c.n
+			}
+		}
+	}
+	c := &evalCount{variant: variant, reason: reason}
+	l := append(append(make([]*evalCount, 0, len(old)+1), old...), c)
+	f.list.Store(&l)
+	return &c.n
+}
+
+// evalTable maps flag keys to their counts. A flag's entry is made once;
+// after that an evaluation costs a read-locked lookup by one string and a
+// short scan.
+type evalTable struct {
+	mu sync.RWMutex
+	m  map[string]*evalCounts
+}
+
+func (t *evalTable) flag(key string) *evalCounts {
+	t.mu.RLock()
+	f := t.m[key]
+	t.mu.RUnlock()
+	if f != nil {
+		return f
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f = t.m[key]; f == nil {
+		if t.m == nil {
+			t.m = map[string]*evalCounts{}
+		}
+		f = &evalCounts{}
+		t.m[key] = f
+	}
+	return f
+}
+
+// each calls fn for every counted (flag, variant, reason).
+func (t *evalTable) each(fn func(k evalKey, n uint64)) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for flag, f := range t.m {
+		if l := f.list.Load(); l != nil {
+			for _, c := range *l {
+				fn(evalKey{flag, c.variant, c.reason}, c.n.Load())
+			}
+		}
+	}
 }
 
 type histogram struct {
@@ -47,8 +121,10 @@ func (h *histogram) observe(d time.Duration) {
 type Registry struct {
 	routes  []string
 	latency map[string]*histogram
-	evals   sync.Map // evalKey -> *atomic.Uint64
-	reqs    sync.Map // reqKey -> *atomic.Uint64
+	evals   evalTable
+	// reqs counts answers by route and status code (one slot per code:
+	// a lookup without hashing, locks or allocation).
+	reqs    map[string]*[1000]atomic.Uint64
 	limited sync.Map // route -> *atomic.Uint64
 
 	emfMu   sync.Mutex
@@ -62,9 +138,11 @@ type Registry struct {
 // New returns a registry for the given route names; requests of other
 // routes are counted as "other".
 func New(routes []string) *Registry {
-	r := &Registry{routes: append(append([]string(nil), routes...), "other"), latency: map[string]*histogram{}}
+	r := &Registry{routes: append(append([]string(nil), routes...), "other"), latency: map[string]*histogram{},
+		reqs: map[string]*[1000]atomic.Uint64{}}
 	for _, rt := range r.routes {
 		r.latency[rt] = &histogram{counts: make([]atomic.Uint64, len(LatencyBuckets)+1)}
+		r.reqs[rt] = new([1000]atomic.Uint64)
 	}
 	return r
 }
@@ -81,7 +159,15 @@ func counter(m *sync.Map, k any) *atomic.Uint64 {
 // keys that are not in the bundle, so that callers cannot grow the label
 // set.
 func (r *Registry) Evaluation(flag, variant, reason string) {
-	counter(&r.evals, evalKey{flag, variant, reason}).Add(1)
+	r.evals.flag(flag).get(variant, reason).Add(1)
+}
+
+// Evaluations counts n evaluations (a bulk answer's); at returns the i-th.
+func (r *Registry) Evaluations(n int, at func(i int) (flag, variant, reason string)) {
+	for i := 0; i < n; i++ {
+		flag, variant, reason := at(i)
+		r.evals.flag(flag).get(variant, reason).Add(1)
+	}
 }
 
 // Request counts one answered request and its duration.
@@ -90,7 +176,10 @@ func (r *Registry) Request(route string, status int, d time.Duration) {
 	if !ok {
 		route, h = "other", r.latency["other"]
 	}
-	counter(&r.reqs, reqKey{route, status}).Add(1)
+	if status < 100 || status > 999 {
+		status = 0
+	}
+	r.reqs[route][status].Add(1)
 	h.observe(d)
 }
 
@@ -109,20 +198,12 @@ func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time)
 		fmt.Fprintf(&b, "edgefn_evaluations_total{flag=%s,variant=%s,reason=%s} %d\n", q(e.k.flag), q(e.k.variant), q(e.k.reason), e.n)
 	}
 	help("edgefn_requests_total", "counter", "Answered HTTP requests by route and status.")
-	type rq struct {
-		k reqKey
-		n uint64
-	}
-	var rqs []rq
-	r.reqs.Range(func(k, v any) bool { rqs = append(rqs, rq{k.(reqKey), v.(*atomic.Uint64).Load()}); return true })
-	sort.Slice(rqs, func(i, j int) bool {
-		if rqs[i].k.route != rqs[j].k.route {
-			return rqs[i].k.route < rqs[j].k.route
+	for _, rt := range sortedKeys(r.reqs) {
+		for status := range r.reqs[rt] {
+			if n := r.reqs[rt][status].Load(); n > 0 {
+				fmt.Fprintf(&b, "edgefn_requests_total{route=%s,status=\"%d\"} %d\n", q(rt), status, n)
+			}
 		}
-		return rqs[i].k.status < rqs[j].k.status
-	})
-	for _, x := range rqs {
-		fmt.Fprintf(&b, "edgefn_requests_total{route=%s,status=\"%d\"} %d\n", q(x.k.route), x.k.status, x.n)
 	}
 	help("edgefn_request_duration_seconds", "histogram", "Request handling time by route.")
 	for _, rt := range r.routes {
@@ -168,18 +249,43 @@ func (r *Registry) WritePrometheus(w io.Writer, st source.Status, now time.Time)
 	for _, k := range sortedKeys(st.Refreshes) {
 		fmt.Fprintf(&b, "edgefn_refreshes_total{outcome=%s} %d\n", q(k), st.Refreshes[k])
 	}
+	writeRuntime(&b, help)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-type evalCount struct {
+// runtimeSamples are the Go runtime figures /metrics exposes, to watch a
+// long-running server for leaks (goroutines, heap) and its collector.
+var runtimeSamples = []struct{ name, typ, help, sample string }{
+	{"edgefn_go_goroutines", "gauge", "Goroutines that currently exist.", "/sched/goroutines:goroutines"},
+	{"edgefn_go_heap_objects_bytes", "gauge", "Bytes of heap objects, live and not yet swept.", "/memory/classes/heap/objects:bytes"},
+	{"edgefn_go_memory_bytes", "gauge", "All memory the Go runtime has mapped.", "/memory/classes/total:bytes"},
+	{"edgefn_go_gc_cycles_total", "counter", "Completed garbage collection cycles.", "/gc/cycles/total:gc-cycles"},
+}
+
+func writeRuntime(b *strings.Builder, help func(name, typ, text string)) {
+	samples := make([]rtmetrics.Sample, len(runtimeSamples))
+	for i, r := range runtimeSamples {
+		samples[i].Name = r.sample
+	}
+	rtmetrics.Read(samples)
+	for i, r := range runtimeSamples {
+		if samples[i].Value.Kind() != rtmetrics.KindUint64 {
+			continue // not in this Go version
+		}
+		help(r.name, r.typ, r.help)
+		fmt.Fprintf(b, "%s %d\n", r.name, samples[i].Value.Uint64())
+	}
+}
+
+type evalSample struct {
 	k evalKey
 	n uint64
 }
 
-func sortedEvals(m *sync.Map) []evalCount {
-	var out []evalCount
-	m.Range(func(k, v any) bool { out = append(out, evalCount{k.(evalKey), v.(*atomic.Uint64).Load()}); return true })
+func sortedEvals(t *evalTable) []evalSample {
+	var out []evalSample
+	t.each(func(k evalKey, n uint64) { out = append(out, evalSample{k, n}) })
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].k, out[j].k
 		if a.flag != b.flag {
@@ -193,7 +299,7 @@ func sortedEvals(m *sync.Map) []evalCount {
 	return out
 }
 
-func sortedKeys(m map[string]uint64) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
 		ks = append(ks, k)
@@ -237,7 +343,13 @@ const EMFNamespace = "edgeflag"
 // LastKnownGood, and the Requests, Evaluations and RefreshFailures counted
 // since the previous line.
 func (r *Registry) WriteEMF(w io.Writer, st source.Status, project, env string, now time.Time) error {
-	reqs, evals := total(&r.reqs), total(&r.evals)
+	var reqs, evals uint64
+	for _, byStatus := range r.reqs {
+		for i := range byStatus {
+			reqs += byStatus[i].Load()
+		}
+	}
+	r.evals.each(func(_ evalKey, n uint64) { evals += n })
 	var fails uint64
 	for _, n := range st.Failures {
 		fails += n
@@ -286,10 +398,4 @@ func (r *Registry) LastEMF() time.Time {
 	r.emfMu.Lock()
 	defer r.emfMu.Unlock()
 	return r.emfLast.at
-}
-
-func total(m *sync.Map) uint64 {
-	var n uint64
-	m.Range(func(_, v any) bool { n += v.(*atomic.Uint64).Load(); return true })
-	return n
 }

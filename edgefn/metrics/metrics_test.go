@@ -92,6 +92,15 @@ func TestPrometheusText(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, values[k], v)
 		}
 	}
+	// The runtime's figures are there and plausible.
+	for _, name := range []string{"edgefn_go_goroutines", "edgefn_go_heap_objects_bytes", "edgefn_go_memory_bytes"} {
+		if n, err := strconv.ParseUint(values[name], 10, 64); err != nil || n == 0 {
+			t.Errorf("%s = %q", name, values[name])
+		}
+	}
+	if _, ok := values["edgefn_go_gc_cycles_total"]; !ok || typed["edgefn_go_gc_cycles_total"] != "counter" {
+		t.Errorf("edgefn_go_gc_cycles_total missing")
+	}
 	// Buckets are cumulative.
 	prev := -1
 	for _, ub := range metrics.LatencyBuckets {
@@ -157,5 +166,43 @@ func TestEMF(t *testing.T) {
 	}
 	if !r.LastEMF().Equal(now.Add(time.Minute)) {
 		t.Errorf("LastEMF %v", r.LastEMF())
+	}
+}
+
+// TestEvaluationsConcurrent: the batch counter and the single one count
+// into the same series, from many goroutines at once (go test -race), and
+// new (flag, variant, reason) triples appear while others are counted.
+func TestEvaluationsConcurrent(t *testing.T) {
+	r := metrics.New([]string{"ofrep_bulk"})
+	flags := []string{"a", "b", "c"}
+	done := make(chan struct{})
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 500; i++ {
+				r.Evaluations(len(flags), func(j int) (string, string, string) {
+					return flags[j], "v" + strconv.Itoa(i%3), "SPLIT"
+				})
+				r.Evaluation("a", "v0", "SPLIT")
+			}
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	var b bytes.Buffer
+	if err := r.WritePrometheus(&b, status(), now); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	// i%3 over 500 iterations: 167, 167, 166 times. a/v0: 8 x (167 + 500).
+	for _, want := range []string{
+		`edgefn_evaluations_total{flag="a",variant="v0",reason="SPLIT"} 5336`,
+		`edgefn_evaluations_total{flag="b",variant="v1",reason="SPLIT"} 1336`,
+		`edgefn_evaluations_total{flag="c",variant="v2",reason="SPLIT"} 1328`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
 	}
 }

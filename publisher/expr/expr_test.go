@@ -1,97 +1,16 @@
 package expr
 
 import (
-	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
 )
 
-// dump renders the IR under node n in a compact prefix form, e.g.
-// and(endsWith(attr(email),"@example.com"),bool(attr(beta))).
-func dump(b *ir.Bundle, n int32) string {
-	nd := b.Nodes[n]
-	un := func(name string) string { return name + "(" + dump(b, nd.A) + ")" }
-	bin := func(name string) string { return name + "(" + dump(b, nd.A) + "," + dump(b, nd.B) + ")" }
-	switch nd.Op {
-	case ir.OpConst:
-		return dumpConst(b.Consts[nd.A])
-	case ir.OpAttr:
-		return "attr(" + b.Attributes[nd.A] + ")"
-	case ir.OpNow:
-		return "now"
-	case ir.OpNot:
-		return un("not")
-	case ir.OpAnd:
-		return bin("and")
-	case ir.OpOr:
-		return bin("or")
-	case ir.OpEq:
-		return bin("eq")
-	case ir.OpNe:
-		return bin("ne")
-	case ir.OpLt:
-		return bin("lt")
-	case ir.OpLe:
-		return bin("le")
-	case ir.OpGt:
-		return bin("gt")
-	case ir.OpGe:
-		return bin("ge")
-	case ir.OpIn:
-		return bin("in")
-	case ir.OpStartsWith:
-		return bin("startsWith")
-	case ir.OpEndsWith:
-		return bin("endsWith")
-	case ir.OpContains:
-		return bin("contains")
-	case ir.OpMatches:
-		return "matches(" + dump(b, nd.A) + "," + dumpConst(b.Consts[nd.B]) + ")"
-	case ir.OpSize:
-		return un("size")
-	case ir.OpHas:
-		return "has(" + b.Attributes[nd.A] + ")"
-	case ir.OpSemver:
-		return un("semver")
-	case ir.OpTimestamp:
-		return un("timestamp")
-	case ir.OpInSegment:
-		return fmt.Sprintf("inSegment(#%d)", nd.A)
-	case ir.OpVariant:
-		return fmt.Sprintf("variant(#%d)", nd.A)
-	case ir.OpList:
-		parts := make([]string, nd.B)
-		for i := range parts {
-			parts[i] = dump(b, b.Args[nd.A+int32(i)])
-		}
-		return "list(" + strings.Join(parts, ",") + ")"
-	case ir.OpBool:
-		return un("bool")
-	}
-	return fmt.Sprintf("?op%d", nd.Op)
-}
-
-func dumpConst(c ir.Const) string {
-	switch c.Kind {
-	case ir.ConstString:
-		return strconv.Quote(c.Str)
-	case ir.ConstNum:
-		return strconv.FormatFloat(c.Num, 'g', -1, 64)
-	case ir.ConstBool:
-		return strconv.FormatBool(c.Bool)
-	case ir.ConstList:
-		parts := make([]string, len(c.List))
-		for i, e := range c.List {
-			parts[i] = dumpConst(e)
-		}
-		return "[" + strings.Join(parts, ",") + "]"
-	}
-	return "null"
-}
+// dump renders the IR under node n in bundle/ir's Tree notation, e.g.
+// and(endsWith(attr(email), "@example.com"), bool(attr(beta))).
+func dump(b *ir.Bundle, n int32) string { return b.FormatExpr(n, ir.Tree) }
 
 func testEnv() *Env {
 	return &Env{
@@ -109,52 +28,52 @@ func testEnv() *Env {
 
 func TestLowering(t *testing.T) {
 	cases := []struct{ src, want string }{
-		{`plan == "pro"`, `eq(attr(plan),"pro")`},
-		{`plan != "pro"`, `ne(attr(plan),"pro")`},
-		{`age < 30 || age <= 30.5 || age > -1 || age >= 2u`, `or(or(lt(attr(age),30),le(attr(age),30.5)),or(gt(attr(age),-1),ge(attr(age),2)))`}, // cel-go balances chains of one operator
-		{`age < 30 || (age <= 30.5 || age > -1)`, `or(lt(attr(age),30),or(le(attr(age),30.5),gt(attr(age),-1)))`},
-		{`user.plan == "pro"`, `eq(attr(user.plan),"pro")`},
-		{`a.b.c == 1`, `eq(attr(a.b.c),1)`},
-		{"a.`b-c` == 1", `eq(attr(a.b-c),1)`},
-		{`targetingKey == "u-1"`, `eq(attr(targetingKey),"u-1")`},
-		{`country in ["US", "CA"]`, `in(attr(country),["US","CA"])`},
-		{`age in [1, 2.5]`, `in(attr(age),[1,2.5])`},
-		{`"a" in tags`, `in("a",attr(tags))`},
-		{`plan in [country, "x"]`, `in(attr(plan),list(attr(country),"x"))`},
-		{`country in []`, `in(attr(country),[])`},
-		{`plan == "pro" && !(country == "US")`, `and(eq(attr(plan),"pro"),not(eq(attr(country),"US")))`},
+		{`plan == "pro"`, `eq(attr(plan), "pro")`},
+		{`plan != "pro"`, `ne(attr(plan), "pro")`},
+		{`age < 30 || age <= 30.5 || age > -1 || age >= 2u`, `or(or(lt(attr(age), 30), le(attr(age), 30.5)), or(gt(attr(age), -1), ge(attr(age), 2)))`}, // cel-go balances chains of one operator
+		{`age < 30 || (age <= 30.5 || age > -1)`, `or(lt(attr(age), 30), or(le(attr(age), 30.5), gt(attr(age), -1)))`},
+		{`user.plan == "pro"`, `eq(attr(user.plan), "pro")`},
+		{`a.b.c == 1`, `eq(attr(a.b.c), 1)`},
+		{"a.`b-c` == 1", `eq(attr(a.b-c), 1)`},
+		{`targetingKey == "u-1"`, `eq(attr(targetingKey), "u-1")`},
+		{`country in ["US", "CA"]`, `in(attr(country), ["US", "CA"])`},
+		{`age in [1, 2.5]`, `in(attr(age), [1, 2.5])`},
+		{`"a" in tags`, `in("a", attr(tags))`},
+		{`plan in [country, "x"]`, `in(attr(plan), list(attr(country), "x"))`},
+		{`country in []`, `in(attr(country), [])`},
+		{`plan == "pro" && !(country == "US")`, `and(eq(attr(plan), "pro"), not(eq(attr(country), "US")))`},
 		{`beta`, `bool(attr(beta))`},
 		{`undeclared`, `bool(attr(undeclared))`},
-		{`!beta && x.y`, `and(not(bool(attr(beta))),bool(attr(x.y)))`},
+		{`!beta && x.y`, `and(not(bool(attr(beta))), bool(attr(x.y)))`},
 		{`true`, `bool(true)`},
 		{`((false))`, `bool(false)`},
 		{`has(plan)`, `has(plan)`},
 		{`has(user.plan)`, `has(user.plan)`},
-		{`!has(plan) || plan != "pro"`, `or(not(has(plan)),ne(attr(plan),"pro"))`},
-		{`email.endsWith("@example.com")`, `endsWith(attr(email),"@example.com")`},
-		{`email.startsWith("a") && email.contains(plan)`, `and(startsWith(attr(email),"a"),contains(attr(email),attr(plan)))`},
-		{`email.matches("^[a-z]+@example\\.com$")`, `matches(attr(email),"^[a-z]+@example\\.com$")`},
-		{`matches(email, "x")`, `matches(attr(email),"x")`},
-		{`size(plan) > 3 && tags.size() == 0`, `and(gt(size(attr(plan)),3),eq(size(attr(tags)),0))`},
-		{`size("héllo") == 5`, `eq(size("héllo"),5)`},
-		{`semver(v) >= semver("2.3.0")`, `ge(semver(attr(v)),semver("2.3.0"))`},
-		{`appVersion >= semver("v2")`, `ge(semver(attr(appVersion)),semver("v2"))`},
-		{`semver(appVersion) < semver("2.3.0-rc.1+build.5")`, `lt(semver(attr(appVersion)),semver("2.3.0-rc.1+build.5"))`},
-		{`now >= timestamp("2026-01-01T00:00:00Z")`, `ge(now,timestamp("2026-01-01T00:00:00Z"))`},
-		{`signup < timestamp("2026-01-01T00:00:00.5+02:00")`, `lt(timestamp(attr(signup)),timestamp("2026-01-01T00:00:00.5+02:00"))`},
-		{`timestamp(created) < now`, `lt(timestamp(attr(created)),now)`},
+		{`!has(plan) || plan != "pro"`, `or(not(has(plan)), ne(attr(plan), "pro"))`},
+		{`email.endsWith("@example.com")`, `endsWith(attr(email), "@example.com")`},
+		{`email.startsWith("a") && email.contains(plan)`, `and(startsWith(attr(email), "a"), contains(attr(email), attr(plan)))`},
+		{`email.matches("^[a-z]+@example\\.com$")`, `matches(attr(email), "^[a-z]+@example\\.com$")`},
+		{`matches(email, "x")`, `matches(attr(email), "x")`},
+		{`size(plan) > 3 && tags.size() == 0`, `and(gt(size(attr(plan)), 3), eq(size(attr(tags)), 0))`},
+		{`size("héllo") == 5`, `eq(size("héllo"), 5)`},
+		{`semver(v) >= semver("2.3.0")`, `ge(semver(attr(v)), semver("2.3.0"))`},
+		{`appVersion >= semver("v2")`, `ge(semver(attr(appVersion)), semver("v2"))`},
+		{`semver(appVersion) < semver("2.3.0-rc.1+build.5")`, `lt(semver(attr(appVersion)), semver("2.3.0-rc.1+build.5"))`},
+		{`now >= timestamp("2026-01-01T00:00:00Z")`, `ge(now, timestamp("2026-01-01T00:00:00Z"))`},
+		{`signup < timestamp("2026-01-01T00:00:00.5+02:00")`, `lt(timestamp(attr(signup)), timestamp("2026-01-01T00:00:00.5+02:00"))`},
+		{`timestamp(created) < now`, `lt(timestamp(attr(created)), now)`},
 		{`inSegment("internal-staff")`, `inSegment(#1)`}, // index = rank among sorted defined names,
-		{`inSegment("vip") || inSegment("beta-testers")`, `or(inSegment(#2),inSegment(#0))`},
-		{`variant("theme") == "dark"`, `eq(variant(#1),"dark")`},
-		{`variant("new-checkout") in ["on"]`, `in(variant(#0),["on"])`},
-		{`beta == true`, `eq(attr(beta),true)`},
-		{`"é\u00e9\x41\n" == plan`, `eq("éé` + "A\\n" + `",attr(plan))`},
-		{`r"\d+" == plan`, `eq("\\d+",attr(plan))`},
+		{`inSegment("vip") || inSegment("beta-testers")`, `or(inSegment(#2), inSegment(#0))`},
+		{`variant("theme") == "dark"`, `eq(variant(#1), "dark")`},
+		{`variant("new-checkout") in ["on"]`, `in(variant(#0), ["on"])`},
+		{`beta == true`, `eq(attr(beta), true)`},
+		{`"é\u00e9\x41\n" == plan`, `eq("éé` + "A\\n" + `", attr(plan))`},
+		{`r"\d+" == plan`, `eq("\\d+", attr(plan))`},
 		{`'''multi
-line''' == plan`, `eq("multi\nline",attr(plan))`},
-		{`0x10 == age`, `eq(16,attr(age))`},
-		{`1e3 == age`, `eq(1000,attr(age))`},
-		{`-0.0 == age`, `eq(0,attr(age))`},
+line''' == plan`, `eq("multi\nline", attr(plan))`},
+		{`0x10 == age`, `eq(16, attr(age))`},
+		{`1e3 == age`, `eq(1000, attr(age))`},
+		{`-0.0 == age`, `eq(0, attr(age))`},
 	}
 	for _, tc := range cases {
 		b := ir.NewBuilder("p", "e", ir.AudienceServer)

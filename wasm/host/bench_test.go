@@ -9,8 +9,8 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/compile"
-	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/internal/benchgen"
+	"github.com/edgeflag/edgeflag/internal/benchmetric"
 	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
@@ -30,38 +30,10 @@ func engine(m wasmbuild.Spec) string {
 // peerCtxJSON is the peers' context (fails F2's rules 1 and 2, matches 3).
 const peerCtxJSON = `{"targetingKey":"user-123","email":"bob@other.org","country":"FR","plan":"free","age":42}`
 
-// f2YAML is n F2-like flags (keys by keyFmt) as flags-as-code.
-func f2YAML(n int, keyFmt string) []byte {
-	var sb strings.Builder
-	sb.WriteString("project: bench\nenvironments: [production]\n" +
-		"context: {targetingKey: string, email: string, country: string, plan: string, age: number}\nflags:\n")
-	for i := 0; i < n; i++ {
-		key := keyFmt
-		if strings.Contains(keyFmt, "%") {
-			key = fmt.Sprintf(keyFmt, i)
-		}
-		fmt.Fprintf(&sb, "  %s:\n    type: string\n"+
-			"    variants: {internal: internal, pro-na: pro-na, senior: senior, a: a, b: b}\n"+
-			"    defaultVariant: a\n    environments:\n      production:\n        rules:\n"+
-			"          - {name: r-internal, when: 'email.endsWith(\"@example.com\")', serve: internal}\n"+
-			"          - {name: r-pro-na, when: 'country in [\"US\", \"CA\"] && plan == \"pro\"', serve: pro-na}\n"+
-			"          - {name: r-senior, when: 'age >= 30', serve: senior}\n"+
-			"        default: {split: {a: 50, b: 50}}\n", key)
-	}
-	return []byte(sb.String())
-}
-
-// f2Bundle compiles n F2-like flags and seals them.
+// f2Bundle compiles n F2-like flags (benchgen.Peer) and seals them.
 func f2Bundle(tb testing.TB, n int, keyFmt string) ([]byte, *ir.Bundle) {
 	tb.Helper()
-	doc, ds := config.Parse([]config.File{{Name: "flags.yaml", Data: f2YAML(n, keyFmt)}})
-	if ds.HasErrors() {
-		tb.Fatal(ds)
-	}
-	b, ds := compile.Build(doc, "production", ir.AudienceServer)
-	if ds.HasErrors() {
-		tb.Fatal(ds)
-	}
+	b := benchgen.Compile(tb, benchgen.Peer(false, n, keyFmt, false), ir.AudienceServer)
 	enc, err := ir.Encode(b)
 	if err != nil {
 		tb.Fatal(err)
@@ -83,13 +55,6 @@ func openF2(tb testing.TB, m wasmbuild.Spec, n int, keyFmt string) *Host {
 	return h
 }
 
-// reportCPU reports process CPU nanoseconds per op since start.
-func reportCPU(b *testing.B, start int64) {
-	if b.N > 0 && start > 0 {
-		b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
-	}
-}
-
 // BenchmarkWasm: per-call costs under wazero, for each module. "raw" is
 // the module call alone (context written in, result JSON read out, not
 // decoded); the others go through the Host API (pool checkout, JSON
@@ -109,7 +74,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 		// wazero's compiler, no cache: what New costs the first time.
 		wasm := module(b, m)
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			rt := wazero.NewRuntime(ctx)
 			if _, err := rt.CompileModule(ctx, wasm); err != nil {
@@ -121,7 +86,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	b.Run("Instantiate/"+wasmEngine, func(b *testing.B) {
 		// A new instance of the compiled module, _initialize included.
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			in, err := one.instantiate(ctx)
 			if err != nil {
@@ -132,7 +97,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		one.raw(ctx, func(in *instance) ([]byte, error) {
 			for b.Loop() {
 				out, err := in.evaluate(ctx, "f2", 0, []byte(peerCtxJSON), openAt)
@@ -145,7 +110,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F2/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			r, err := one.Evaluate(ctx, "f2", []byte(peerCtxJSON), openAt)
 			if err != nil || r.Variant != "senior" {
@@ -155,7 +120,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		all.raw(ctx, func(in *instance) ([]byte, error) {
 			for b.Loop() {
 				out, err := in.evaluateAll(ctx, []byte(peerCtxJSON), openAt)
@@ -168,7 +133,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F2json/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		var out []byte
 		for b.Loop() {
 			var err error
@@ -179,7 +144,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F100alljson/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		var out []byte
 		for b.Loop() {
 			var err error
@@ -190,7 +155,7 @@ func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F100all/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
 			rs, err := all.EvaluateAll(ctx, []byte(peerCtxJSON), openAt)
 			if err != nil || len(rs) != 100 || rs[42].Variant != "senior" {
@@ -219,7 +184,7 @@ func benchOpen(b *testing.B, m wasmbuild.Spec, n int, data []byte, ib *ir.Bundle
 	}
 	b.Run(fmt.Sprintf("Open%dk/%s", n/1000, engine(m)), func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		b.SetBytes(int64(len(data)))
 		for b.Loop() {
 			c, err := h.Open(ctx, data, openAt)
@@ -250,7 +215,7 @@ func benchNewContext(b *testing.B, m wasmbuild.Spec) {
 	}
 	b.Run("F2raw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		one.raw(ctx, func(in *instance) ([]byte, error) {
 			i := 0
 			for b.Loop() {
@@ -265,7 +230,7 @@ func benchNewContext(b *testing.B, m wasmbuild.Spec) {
 	})
 	b.Run("F100allraw/"+wasmEngine, func(b *testing.B) {
 		b.ReportAllocs()
-		defer reportCPU(b, processCPU())
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		all.raw(ctx, func(in *instance) ([]byte, error) {
 			i := 0
 			for b.Loop() {

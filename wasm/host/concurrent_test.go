@@ -29,12 +29,13 @@ func testConcurrentUse(t *testing.T, m wasmbuild.Spec) {
 	h := newHost(t, m, Options{Instances: 4})
 	ctx := context.Background()
 	first := seal(t, s.Bundle, 1)
-	opened, err := envelope.Open(first, nativeTrust(t, mustDecode(t, s.Bundle), openAt))
+	suiteIR := mustDecode(t, s.Bundle)
+	opened, err := envelope.Open(first, nativeTrust(t, suiteIR, openAt))
 	if err != nil {
 		t.Fatal(err)
 	}
 	native := opened.Engine
-	if err := h.SetTrust(ctx, trustFor(opened.IR)); err != nil {
+	if err := h.SetTrust(ctx, trustFor(suiteIR)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Open(ctx, first, openAt); err != nil {
@@ -48,7 +49,7 @@ func testConcurrentUse(t *testing.T, m wasmbuild.Spec) {
 	go func() { // the publisher side
 		defer wg.Done()
 		for v := uint64(2); v <= versions; v++ {
-			if err := h.SetTrust(ctx, trustFor(opened.IR)); err != nil {
+			if err := h.SetTrust(ctx, trustFor(suiteIR)); err != nil {
 				errs <- err
 				return
 			}
