@@ -27,7 +27,7 @@ import (
 
 // goffCoreFlags is a decoded flag file; order is the decoding order.
 type goffCoreFlags struct {
-	byKey map[string]flag.InternalFlag
+	byKey map[string]*flag.InternalFlag
 	order []string
 }
 
@@ -48,13 +48,13 @@ func parseGOFFCore(doc []byte, format string) (*goffCoreFlags, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse goff flags: %w", err)
 	}
-	s := &goffCoreFlags{byKey: make(map[string]flag.InternalFlag, len(dtos))}
+	s := &goffCoreFlags{byKey: make(map[string]*flag.InternalFlag, len(dtos))}
 	for key, d := range dtos {
 		f := d.Convert()
 		if err := f.IsValid(); err != nil {
 			return nil, fmt.Errorf("parse goff flag %s: %w", key, err)
 		}
-		s.byKey[key] = f
+		s.byKey[key] = &f
 		s.order = append(s.order, key)
 	}
 	return s, nil
@@ -71,8 +71,10 @@ func goffContextOf(a Attrs) ffcontext.Context {
 	return bld.Build()
 }
 
-func goffCoreEval[T any](f flag.InternalFlag, key string, c ffcontext.Context, sdkDefault T, typ string) (T, error) {
-	r, err := evaluation.Evaluate[T](&f, key, c, flag.Context{DefaultSdkValue: sdkDefault}, typ, sdkDefault)
+// goffCoreEval evaluates one flag as GOFF's SDK and relay proxy call the
+// engine. f is a pointer into the loaded set so that no call copies it.
+func goffCoreEval[T any](f *flag.InternalFlag, key string, c ffcontext.Context, sdkDefault T, typ string) (T, error) {
+	r, err := evaluation.Evaluate[T](f, key, c, flag.Context{DefaultSdkValue: sdkDefault}, typ, sdkDefault)
 	return r.Value, err
 }
 
@@ -114,8 +116,7 @@ func (e *goffCoreEngine) all(a Attrs) map[string]any {
 func goffCoreAll(s *goffCoreFlags, c ffcontext.Context) map[string]any {
 	out := make(map[string]any, len(s.order))
 	for _, k := range s.order {
-		f := s.byKey[k]
-		v, _ := f.Value(k, c, flag.Context{})
+		v, _ := s.byKey[k].Value(k, c, flag.Context{})
 		out[k] = v
 	}
 	return out

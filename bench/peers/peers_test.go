@@ -118,29 +118,26 @@ func checkShare(t *testing.T, what string, got, n int, want float64) {
 // BenchmarkEval runs F1, F2, F3 and F100all (the 100 bulk flags together)
 // on every engine with PeerContext. Names are CASE/engine=LABEL, so
 // `benchstat -col /engine` puts the engines in columns, next to
-// edgeflag's engine=edgeflag-yaml from bundle/eval.
+// edgeflag's engine=edgeflag-yaml from bundle/eval. One engine is loaded
+// at a time, so no engine's heap is live while another is measured (the
+// collector's cost grows with the live heap).
 func BenchmarkEval(b *testing.B) {
-	loaded := make([]peerEngine, len(engines))
-	for i, newEngine := range engines {
-		loaded[i] = newEngine(b, BulkSet)
-	}
-	for _, c := range []struct {
-		name string
-		run  func(peerEngine, *testing.B)
-	}{
-		{"F1", peerEngine.benchF1},
-		{"F2", peerEngine.benchF2},
-		{"F3", peerEngine.benchF3},
-		{"F100all", peerEngine.benchAll},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for _, e := range loaded {
-				b.Run("engine="+e.label(), func(b *testing.B) {
-					b.ReportAllocs()
-					c.run(e, b)
-				})
-			}
-		})
+	for _, newEngine := range engines {
+		e := newEngine(b, BulkSet)
+		for _, c := range []struct {
+			name string
+			run  func(peerEngine, *testing.B)
+		}{
+			{"F1", peerEngine.benchF1},
+			{"F2", peerEngine.benchF2},
+			{"F3", peerEngine.benchF3},
+			{"F100all", peerEngine.benchAll},
+		} {
+			b.Run(c.name+"/engine="+e.label(), func(b *testing.B) {
+				b.ReportAllocs()
+				c.run(e, b)
+			})
+		}
 	}
 }
 
@@ -164,15 +161,13 @@ var loads = []struct {
 // the benchmark's bytes. (flagd's Load10k takes about 20 s per op.)
 func BenchmarkLoad(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("Load%dk", n/1000), func(b *testing.B) {
-			for _, l := range loads {
-				doc := l.doc(LoadSet(n))
-				b.Run("engine="+l.label, func(b *testing.B) {
-					b.ReportAllocs()
-					b.SetBytes(int64(len(doc)))
-					l.run(b, doc, n)
-				})
-			}
-		})
+		for _, l := range loads {
+			doc := l.doc(LoadSet(n))
+			b.Run(fmt.Sprintf("Load%dk/engine=%s", n/1000, l.label), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(doc)))
+				l.run(b, doc, n)
+			})
+		}
 	}
 }
