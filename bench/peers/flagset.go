@@ -94,6 +94,23 @@ func (s Set) each(f1, f2, f3 func(key string)) {
 	}
 }
 
+// f2VariantValues maps each of f2's variants to its value, its own name.
+func f2VariantValues() map[string]any {
+	m := make(map[string]any, len(f2Variants))
+	for _, v := range f2Variants {
+		m[v] = v
+	}
+	return m
+}
+
+func anyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
 func marshalJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -165,18 +182,10 @@ func LDDocument(s Set) []byte {
 	s.each(
 		func(k string) { flags[k] = boolFlag(k, ldServe{Variation: &first}) },
 		func(k string) {
-			vars := make([]any, len(f2Variants))
-			for i, v := range f2Variants {
-				vars[i] = v
-			}
-			countries := make([]any, len(proCountries))
-			for i, c := range proCountries {
-				countries[i] = c
-			}
-			flags[k] = ldFlag{Key: k, Version: 1, On: true, Salt: k, Variations: vars, OffVariation: 3,
+			flags[k] = ldFlag{Key: k, Version: 1, On: true, Salt: k, Variations: anyList(f2Variants), OffVariation: 3,
 				Rules: []ldRule{
 					{ID: "r-internal", Variation: 0, Clauses: []ldClause{ldUser("email", "endsWith", internalSuffix)}},
-					{ID: "r-pro-na", Variation: 1, Clauses: []ldClause{ldUser("country", "in", countries...), ldUser("plan", "in", proPlan)}},
+					{ID: "r-pro-na", Variation: 1, Clauses: []ldClause{ldUser("country", "in", anyList(proCountries)...), ldUser("plan", "in", proPlan)}},
 					{ID: "r-senior", Variation: 2, Clauses: []ldClause{ldUser("age", "greaterThanOrEqual", seniorAge)}},
 				},
 				Fallthrough: ldSplit(3, 50, 4)}
@@ -212,19 +221,11 @@ func FlagdDocument(s Set) string {
 	s.each(
 		func(k string) { flags[k] = flagdFlag{State: "ENABLED", Variants: onOff, DefaultVariant: "on"} },
 		func(k string) {
-			vars := map[string]any{}
-			for _, v := range f2Variants {
-				vars[v] = v
-			}
-			countries := make([]any, len(proCountries))
-			for i, c := range proCountries {
-				countries[i] = c
-			}
-			flags[k] = flagdFlag{State: "ENABLED", Variants: vars, DefaultVariant: "a",
+			flags[k] = flagdFlag{State: "ENABLED", Variants: f2VariantValues(), DefaultVariant: "a",
 				Targeting: jl{"if": []any{
 					jl{"ends_with": []any{flagdVar("email"), internalSuffix}}, "internal",
 					jl{"and": []any{
-						jl{"in": []any{flagdVar("country"), countries}},
+						jl{"in": []any{flagdVar("country"), anyList(proCountries)}},
 						jl{"==": []any{flagdVar("plan"), proPlan}},
 					}}, "pro-na",
 					jl{">=": []any{flagdVar("age"), seniorAge}}, "senior",
@@ -281,11 +282,7 @@ func goffFlags(s Set) map[string]goffFlag {
 	s.each(
 		func(k string) { flags[k] = goffFlag{Variations: onOff, DefaultRule: goffServe{Variation: "on"}} },
 		func(k string) {
-			vars := map[string]any{}
-			for _, v := range f2Variants {
-				vars[v] = v
-			}
-			flags[k] = goffFlag{Variations: vars,
+			flags[k] = goffFlag{Variations: f2VariantValues(),
 				Targeting: []goffRule{
 					{Name: "r-internal", Query: "email ew " + strconv.Quote(internalSuffix), Variation: "internal"},
 					{Name: "r-pro-na", Query: "(country in [" + strings.Join(quoted, ",") + "]) and (plan eq " + strconv.Quote(proPlan) + ")", Variation: "pro-na"},
