@@ -2,7 +2,7 @@
 // sealed corpus' layout (diffgen.Fixture) for the JavaScript client's
 // tests; make js-test runs it:
 //
-//	go run ./wasm/internal/diffgen/cmd/difffixture -seed 21 -results 3000 -o wasm/js/test/.build/diff
+//	go run ./wasm/internal/diffgen/cmd/difffixture -seed 21 -results 5000 -o wasm/js/test/.build/diff
 package main
 
 import (
@@ -26,7 +26,7 @@ func main() {
 func Run(_ context.Context, args []string) error {
 	fs := flag.NewFlagSet("difffixture", flag.ContinueOnError)
 	seed := fs.Uint64("seed", 21, "the input stream's seed")
-	results := fs.Int("results", 3000, "write cases until they hold at least this many results")
+	results := fs.Int("results", 5000, "write cases until they hold at least this many results")
 	out := fs.String("o", "", "the directory to write (replaced)")
 	if err := fs.Parse(args); err != nil {
 		return err
