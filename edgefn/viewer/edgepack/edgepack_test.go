@@ -409,7 +409,7 @@ func TestBuildFromStore(t *testing.T) {
 		t.Error("a bundle was baked from an empty store")
 	}
 	ptr := map[string]any{"format": 1, "project": "shop", "environment": "production", "version": 4,
-		"digests": map[string]string{"client": store.Digest(f.raw), "server": store.Digest([]byte("x"))},
+		"digests":     map[string]string{"client": store.Digest(f.raw), "server": store.Digest([]byte("x"))},
 		"publishedAt": now.Format(time.RFC3339), "actor": "test", "action": "publish"}
 	pj, _ := json.Marshal(ptr)
 	write(t, filepath.Join(storeDir, "shop", "production", "current.json"), string(pj))
