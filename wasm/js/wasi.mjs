@@ -5,6 +5,7 @@
 // (evaluation and verification times are arguments).
 
 const EBADF = 8;
+const EINVAL = 28;
 
 /** The error a call throws when the module exits (a trap: the Go runtime
  * calls proc_exit after a fatal error such as memory exhausted). */
@@ -66,8 +67,27 @@ export function wasiImports(memory, log) {
       throw new ModuleExit(code);
     },
     sched_yield: () => 0,
+    // The Go runtime sleeps a few microseconds in its spin loops (usleep,
+    // one clock subscription); without an answer it dies with "poll_oneoff
+    // failed" — seen after real time passed between calls. One instance
+    // has nothing to wait for, so every clock subscription fires at once;
+    // others (file descriptors) fail with EBADF.
+    poll_oneoff: (inPtr, outPtr, n, nevents) => {
+      if (n === 0) return EINVAL;
+      const dv = view();
+      for (let i = 0; i < n; i++) {
+        const sub = inPtr + 48 * i, ev = outPtr + 32 * i;
+        const tag = dv.getUint8(sub + 8);
+        dv.setBigUint64(ev, dv.getBigUint64(sub, true), true); // userdata
+        dv.setUint32(ev + 8, (tag << 16) | (tag === 0 ? 0 : EBADF), true); // error (u16), type (u8)
+        dv.setBigUint64(ev + 16, 0n, true);
+        dv.setBigUint64(ev + 24, 0n, true);
+      }
+      dv.setUint32(nevents, n, true);
+      return 0;
+    },
   };
-  for (const name of ["poll_oneoff", "fd_close", "fd_read", "fd_fdstat_get", "fd_fdstat_set_flags",
+  for (const name of ["fd_close", "fd_read", "fd_fdstat_get", "fd_fdstat_set_flags",
     "fd_prestat_get", "fd_prestat_dir_name"]) {
     imports[name] = () => EBADF;
   }

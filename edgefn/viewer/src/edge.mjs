@@ -158,7 +158,7 @@ export class Edge {
     const max = this.config.flagsHeaderMaxBytes;
     const full = asciiJSON(d.results);
     let flags = full;
-    if (full.length > max || cost(base) + cost([[HEADERS.status, status + "; flags=values-omitted"], [HEADERS.flags, full]]) > budget) {
+    if (full.length > max || cost(base) + cost([[HEADERS.status, status], [HEADERS.flags, full]]) > budget) {
       const slim = {};
       for (const [k, r] of Object.entries(d.results)) {
         slim[k] = { variant: r.variant, reason: r.reason, ...(r.errorCode ? { errorCode: r.errorCode } : {}) };
