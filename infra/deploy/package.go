@@ -9,15 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/edgeflag/edgeflag/edgefn/viewer/edgepack"
 )
 
 // Lambda's package limits (AWS Lambda quotas and Lambda@Edge quotas).
 const (
 	MB                  = 1 << 20
-	FunctionZipLimit    = 50 * MB  // a .zip uploaded for a function
-	FunctionUnzipLimit  = 250 * MB // its content unzipped
-	EdgeViewerZipLimit  = 1 * MB   // Lambda@Edge viewer-request / viewer-response
-	EdgeOriginZipLimit  = 50 * MB  // Lambda@Edge origin-request / origin-response
+	FunctionZipLimit    = 50 * MB                 // a .zip uploaded for a function
+	FunctionUnzipLimit  = 250 * MB                // its content unzipped
+	EdgeViewerZipLimit  = edgepack.ViewerZipLimit // Lambda@Edge viewer-request / viewer-response
+	EdgeOriginZipLimit  = edgepack.OriginZipLimit // Lambda@Edge origin-request / origin-response
 	bootstrapName       = "bootstrap"
 	viewerHandlerModule = "index" // the templates' default handlers are index.viewerRequest / index.viewerResponse
 )

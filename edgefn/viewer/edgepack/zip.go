@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -53,3 +54,34 @@ func deflatedSize(data []byte) int64 {
 type countWriter int64
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// ReadBaked returns the configuration baked into a package (its
+// baked/config.json), for checks before a deployment.
+func ReadBaked(zipPath string) (Baked, error) {
+	var b Baked
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return b, fmt.Errorf("read edge package %s: %w", zipPath, err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name != "baked/config.json" {
+			continue
+		}
+		if f.UncompressedSize64 > MaxConfigFile {
+			return b, fmt.Errorf("read edge package %s: baked/config.json is %d bytes", zipPath, f.UncompressedSize64)
+		}
+		r, err := f.Open()
+		if err != nil {
+			return b, fmt.Errorf("read edge package %s: %w", zipPath, err)
+		}
+		defer r.Close()
+		dec := json.NewDecoder(io.LimitReader(r, MaxConfigFile))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			return b, fmt.Errorf("read edge package %s: baked/config.json: %w", zipPath, err)
+		}
+		return b, nil
+	}
+	return b, fmt.Errorf("read edge package %s: no baked/config.json (not built by make edge)", zipPath)
+}
