@@ -107,7 +107,11 @@ func (c Config) check() error {
 	case c.ReservedConcurrency < 0 || c.LogRetentionDays < 0 || c.SecretsRevision < 0:
 		return errors.New("reserved concurrency, log retention and secrets revision must not be negative")
 	}
-	for _, f := range []string{c.edgefnZip(), c.edgeZip()} {
+	need := []string{c.edgefnZip()}
+	if c.EdgeConfig == "" { // else the deployment builds it
+		need = append(need, c.edgeZip())
+	}
+	for _, f := range need {
 		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("package %s is missing: run `make package` first", f)
 		}

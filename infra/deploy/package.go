@@ -116,12 +116,19 @@ func SizeReport(name string, size, limit int64) string {
 // ErrTooLarge marks a package over its limit.
 var ErrTooLarge = errors.New("over the Lambda limit")
 
-// Package builds the edgefn zip from bootstrap, checks the edge zip and
-// reports both sizes against Lambda's limits to w.
+// Package builds the edgefn zip from bootstrap, checks the edge zip (none
+// when edgeZip is "") and reports the sizes against Lambda's limits to w.
 func Package(bootstrap, out, edgeZip string, w io.Writer) error {
 	fn, err := PackageFunction(bootstrap, out)
 	if err != nil {
 		return err
+	}
+	if edgeZip == "" {
+		fmt.Fprintln(w, SizeReport(out+" (function)", fn, FunctionZipLimit))
+		if fn > FunctionZipLimit {
+			return fmt.Errorf("%s: %d bytes: %w (%d)", out, fn, ErrTooLarge, FunctionZipLimit)
+		}
+		return nil
 	}
 	edge, err := CheckEdgeZip(edgeZip)
 	if err != nil {
