@@ -114,3 +114,11 @@ export async function unzip(file, dir) {
   }
   return names;
 }
+
+/** docBlock returns the code block after <!-- kind: name --> in docs/edge.md. */
+export async function docBlock(kind, name) {
+  const doc = await readFile(path.join(root, "docs", "edge.md"), "utf8");
+  const m = new RegExp(`<!-- ${kind}: ${name.replace(/\./g, "\\.")} -->\\n\`\`\`[a-z]*\\n([\\s\\S]*?)\`\`\``).exec(doc);
+  if (!m) throw new Error(`docs/edge.md has no <!-- ${kind}: ${name} --> block`);
+  return m[1];
+}

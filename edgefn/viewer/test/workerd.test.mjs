@@ -10,22 +10,17 @@ import { writeFile, copyFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { MODULE, shop, tempDir, shopConfig, T0 } from "./lib.mjs";
+import { promisify } from "node:util";
+import { execFile } from "node:child_process";
+import { MODULE, shop, tempDir, shopConfig, docBlock } from "./lib.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKERD = path.join(here, "..", "node_modules", ".bin", "workerd");
 
-/** bundleWorker writes the worker as one module, as docs/edge.md shows. */
-export async function bundleWorker(outfile) {
-  await build({
-    entryPoints: [path.join(here, "..", "src", "worker-entry.mjs")],
-    bundle: true, format: "esm", platform: "neutral", outfile, logLevel: "silent",
-    // A bundled Worker module has no import.meta.url; wasm/js names its default
-    // modules relative to it (never loaded here: the module is passed in).
-    define: { "import.meta.url": JSON.stringify("file:///worker/worker.mjs") },
-    external: ["./edgeflag.wasm", "./config.json", "./jwks.json", "./bundle.jws", "node:*"], // node:fs: only for file: URLs, never in a worker
-  });
+/** bundleWorker writes the worker as one module with docs/edge.md's command. */
+async function bundleWorker(outDir) {
+  const cmd = await docBlock("example", "bundle-worker.sh");
+  await promisify(execFile)("sh", ["-ec", cmd], { cwd: path.join(here, ".."), env: { ...process.env, OUT: outDir } });
 }
 
 const freePort = () => new Promise((resolve, reject) => {
@@ -46,27 +41,8 @@ const ORIGIN = `export default {
 `;
 
 async function startWorkerd(t, dir, port) {
-  const capnp = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [ (name = "edge", worker = .edge), (name = "origin", worker = .origin) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "edge") ],
-);
-const edge :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "edgeflag.wasm", wasm = embed "edgeflag.wasm"),
-    (name = "config.json", json = embed "config.json"),
-    (name = "jwks.json", json = embed "jwks.json"),
-    (name = "bundle.jws", data = embed "bundle.jws"),
-  ],
-  compatibilityDate = "2026-11-01",
-  bindings = [ (name = "ORIGIN", service = "origin") ],
-);
-const origin :Workerd.Worker = (
-  modules = [ (name = "origin.mjs", esModule = embed "origin.mjs") ],
-  compatibilityDate = "2026-11-01",
-);
-`;
+  const capnp = (await docBlock("example", "worker.capnp")).replace('address = "127.0.0.1:8787"', `address = "127.0.0.1:${port}"`);
+  assert.match(capnp, new RegExp(`127\\.0\\.0\\.1:${port}`));
   await writeFile(path.join(dir, "config.capnp"), capnp);
   const proc = spawn(WORKERD, ["serve", path.join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
@@ -93,8 +69,7 @@ const origin :Workerd.Worker = (
 test("the worker in workerd: the route's flags reach the origin, the cookie is set once, spoofed headers are dropped", async (t) => {
   const dir = await tempDir(t);
   const s = await shop(dir, { versions: [1], ttl: "8760h", issued: { 1: -24 } }); // valid now: workerd's clock is the real one
-  void T0;
-  await bundleWorker(path.join(dir, "worker.mjs"));
+  await bundleWorker(dir);
   await writeFile(path.join(dir, "origin.mjs"), ORIGIN);
   await writeFile(path.join(dir, "config.json"), JSON.stringify(shopConfig()));
   await writeFile(path.join(dir, "jwks.json"), JSON.stringify(s.jwks));
