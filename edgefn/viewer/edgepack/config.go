@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -510,72 +509,37 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// jsonValue converts a YAML default to JSON: booleans, strings, numbers
-// (finite) and mappings of them; nil for null and lists at the top.
+// jsonValue converts a YAML default to JSON as variant values are read
+// (config.YAMLValue): booleans, strings, numbers and mappings of them;
+// nil for null and for a list at the top. Aliases, merge keys and
+// nesting deeper than 32 are refused first.
 func jsonValue(n *yaml.Node) (json.RawMessage, error) {
-	v, err := toValue(n, 0)
+	if err := plainTree(n, 0); err != nil {
+		return nil, err
+	}
+	v, err := config.YAMLValue(n)
 	if err != nil || v == nil {
 		return nil, err
 	}
 	if _, isList := v.([]any); isList {
 		return nil, nil
 	}
-	b, err := json.Marshal(v)
-	return b, err
+	return json.Marshal(v)
 }
 
-func toValue(n *yaml.Node, depth int) (any, error) {
-	if depth > 32 {
-		return nil, fmt.Errorf("nested deeper than 32")
+func plainTree(n *yaml.Node, depth int) error {
+	switch {
+	case depth > 32:
+		return fmt.Errorf("line %d: nested deeper than 32", n.Line)
+	case n.Kind == yaml.AliasNode:
+		return fmt.Errorf("line %d: aliases are not allowed", n.Line)
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!merge":
+		return fmt.Errorf("line %d: merge keys are not allowed", n.Line)
 	}
-	switch n.Kind {
-	case yaml.AliasNode:
-		return nil, fmt.Errorf("aliases are not allowed")
-	case yaml.MappingNode:
-		m := map[string]any{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
-				return nil, fmt.Errorf("line %d: want plain keys", k.Line)
-			}
-			if _, dup := m[k.Value]; dup {
-				return nil, fmt.Errorf("line %d: key %q given twice", k.Line, k.Value)
-			}
-			v, err := toValue(n.Content[i+1], depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[k.Value] = v
+	for _, c := range n.Content {
+		if err := plainTree(c, depth+1); err != nil {
+			return err
 		}
-		return m, nil
-	case yaml.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := toValue(c, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			l = append(l, v)
-		}
-		return l, nil
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return nil, nil
-		case "!!bool":
-			var b bool
-			err := n.Decode(&b)
-			return b, err
-		case "!!str":
-			return n.Value, nil
-		case "!!int", "!!float":
-			var f float64
-			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-				return nil, fmt.Errorf("line %d: %q is not a finite number", n.Line, n.Value)
-			}
-			return f, nil
-		}
-		return nil, fmt.Errorf("line %d: unsupported value of type %s", n.Line, n.Tag)
 	}
-	return nil, fmt.Errorf("unsupported YAML node")
+	return nil
 }

@@ -40,59 +40,42 @@ export function patternError(pattern) {
   return "";
 }
 
-// globSegment matches one path segment against one pattern segment whose
-// "*" match any run of characters (the segment holds no "/"): the greedy
-// two-pointer match, backtracking only to the last "*", so the cost is at
-// most the product of the two lengths (no regular expression, no
-// exponential backtracking on a hostile path).
-function globSegment(p, s) {
-  let pi = 0, si = 0, star = -1, mark = 0;
-  while (si < s.length) {
-    if (pi < p.length && p[pi] !== "*" && p[pi] === s[si]) {
+// wildcard matches items against pat, where pat's elements equal to star
+// match any run of items (none included) and each other element matches
+// one item when same(element, item): the greedy two-pointer match,
+// backtracking only to the last star, so the cost is at most the product
+// of the two lengths (no regular expression, no exponential backtracking
+// on a hostile path). It serves twice: characters within a segment
+// ("*"), and segments within a path ("**").
+function wildcard(pat, items, star, same) {
+  let pi = 0, si = 0, last = -1, mark = 0;
+  while (si < items.length) {
+    if (pi < pat.length && pat[pi] !== star && same(pat[pi], items[si])) {
       pi++;
       si++;
-    } else if (pi < p.length && p[pi] === "*") {
-      star = pi++;
+    } else if (pi < pat.length && pat[pi] === star) {
+      last = pi++;
       mark = si;
-    } else if (star >= 0) {
-      pi = star + 1;
+    } else if (last >= 0) {
+      pi = last + 1;
       si = ++mark;
     } else {
       return false;
     }
   }
-  while (pi < p.length && p[pi] === "*") pi++;
-  return pi === p.length;
-}
-
-// matchSegments is the same algorithm one level up: "**" is the star,
-// every other pattern segment matches one path segment by globSegment.
-function matchSegments(pat, segs) {
-  let pi = 0, si = 0, star = -1, mark = 0;
-  while (si < segs.length) {
-    if (pi < pat.length && pat[pi] !== "**" && globSegment(pat[pi], segs[si])) {
-      pi++;
-      si++;
-    } else if (pi < pat.length && pat[pi] === "**") {
-      star = pi++;
-      mark = si;
-    } else if (star >= 0) {
-      pi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < pat.length && pat[pi] === "**") pi++;
+  while (pi < pat.length && pat[pi] === star) pi++;
   return pi === pat.length;
 }
+
+const sameChar = (a, b) => a === b;
+const sameSegment = (p, s) => wildcard(p, s, "*", sameChar);
 
 /** compilePattern checks pattern and returns its matcher: path → boolean. */
 export function compilePattern(pattern) {
   const why = patternError(pattern);
   if (why) throw new Error(`route pattern ${JSON.stringify(pattern)}: ${why}`);
   const pat = pattern.slice(1).split("/");
-  return (path) => typeof path === "string" && path[0] === "/" && matchSegments(pat, path.slice(1).split("/"));
+  return (path) => typeof path === "string" && path[0] === "/" && wildcard(pat, path.slice(1).split("/"), "**", sameSegment);
 }
 
 /**
