@@ -13,7 +13,8 @@ import (
 	"github.com/edgeflag/edgeflag/publisher/config"
 )
 
-// ErrUsage marks a bad command line or configuration (exit status 1).
+// ErrUsage marks a bad command line or configuration (exit status 1, as
+// for ErrTooLarge).
 var ErrUsage = errors.New("usage")
 
 // Run is the command edgeflag-edge (`make edge`): build the package from
@@ -53,9 +54,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if errors.As(err, &diags) {
 		fmt.Fprintln(stderr, diags.Error())
 		return fmt.Errorf("%w: %d problem(s) in %s", ErrUsage, len(diags), *cfg)
-	}
-	if errors.Is(err, ErrTooLarge) {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	return err
 }

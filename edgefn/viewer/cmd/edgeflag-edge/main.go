@@ -18,7 +18,7 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "edgeflag-edge:", err)
-	if errors.Is(err, edgepack.ErrUsage) {
+	if errors.Is(err, edgepack.ErrUsage) || errors.Is(err, edgepack.ErrTooLarge) {
 		os.Exit(1)
 	}
 	os.Exit(2)
