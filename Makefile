@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration e2e wasm wasm-test wasm-check tinygo-check infra-check results-check js-test js-bench edge edge-test package package-function deploy lint bench bench-edgefn fuzz clean
+.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench edge edge-test package package-function deploy lint bench bench-edgefn fuzz clean
 
 all: build
 
@@ -31,28 +31,40 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm unit wasm-check wasm-test js-test edge-test integration e2e infra-check results-check
+test: lint wasm wasm-tiny unit wasm-check wasm-test js-test edge-test integration e2e infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
 
 # The WebAssembly modules (docs/wasm-abi.md): wasip1 reactors built with
-# standard Go, reproducibly. edgeflag.wasm verifies EdDSA only (the size
-# budget); edgeflag-es256.wasm also verifies ES256 (RATIONALE.md).
+# standard Go, reproducibly. edgeflag.wasm verifies EdDSA only and, like
+# the TinyGo module, uses edgeflag's small zstd decoder, SHA-2 and Ed25519
+# (edgeflag_small: the size budget); edgeflag-es256.wasm also verifies ES256
+# with the standard library and klauspost's decoder (RATIONALE.md).
 # wasm/internal/wasmbuild builds the same way for the tests.
 WASM_BUILD := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w'
 wasm:
 	@mkdir -p wasm/dist
-	$(WASM_BUILD) -tags=edgeflag_noes256 -o wasm/dist/edgeflag.wasm ./wasm/guest
+	$(WASM_BUILD) -tags=edgeflag_noes256,edgeflag_small -o wasm/dist/edgeflag.wasm ./wasm/guest
 	$(WASM_BUILD) -o wasm/dist/edgeflag-es256.wasm ./wasm/guest
 	@for f in wasm/dist/*.wasm; do echo "$$f: $$(wc -c <$$f) bytes, $$(gzip -9c $$f | wc -c) gzip -9"; done
+
+# The same guest built with TinyGo (docs/wasm-abi.md, same ABI): EdDSA only,
+# reproducibly, a fraction of the size. .ci/tinygo.sh installs TinyGo when
+# it is missing (Debian packages need root) and gives the build its target
+# file and flags (-scheduler=none -panic=trap -no-debug).
+TINYGO_BUILD := .ci/tinygo.sh sh -c '"$$TINYGO" build $$TINYGO_FLAGS -buildmode=c-shared "$$@"' tinygo
+wasm-tiny:
+	@mkdir -p wasm/dist
+	$(TINYGO_BUILD) -tags=edgeflag_noes256,edgeflag_small -o wasm/dist/edgeflag.tiny.wasm ./wasm/guest
+	@f=wasm/dist/edgeflag.tiny.wasm; echo "$$f: $$(wc -c <$$f) bytes, $$(gzip -9c $$f | wc -c) gzip -9"
 
 # The guest's exports vetted for their target; the modules make wasm wrote
 # are the ones the tests build (reproducible); the host pool is safe under
 # concurrent use (-race, 8 goroutines).
-wasm-test: wasm
+wasm-test: wasm wasm-tiny
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/guest
-	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,eftest ./wasm/guest
+	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256,edgeflag_small,eftest ./wasm/guest
 	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./wasm/guest
 	EDGEFLAG_WASM_DIST=$(CURDIR)/wasm/dist $(GO) test -count=1 -run 'TestDistIsTheTestBuild' -v ./wasm/internal/wasmbuild
@@ -66,34 +78,28 @@ wasm-test: wasm
 # installed on first use; the trap test's module (-tags eftest) goes to
 # wasm/js/test/.build. EDGEFLAG_WASM=path runs the suites on another module.
 JS_TEST := wasm/js/test
-js-test: build wasm
+js-test: build wasm wasm-tiny
 	@test -d $(JS_TEST)/node_modules/@openfeature/web-sdk -a -d $(JS_TEST)/node_modules/playwright-core -a -d $(JS_TEST)/node_modules/typescript || npm ci --prefix $(JS_TEST) --no-audit --no-fund
 	@mkdir -p $(JS_TEST)/.build
-	$(WASM_BUILD) -tags=edgeflag_noes256,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
+	$(WASM_BUILD) -tags=edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
+	$(GO) run ./wasm/internal/wasmbuild/cmd/wasmmodule -toolchain tinygo -tags edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.tiny.wasm
 	cd $(JS_TEST) && node --test --test-concurrency=1 *.test.mjs
 
 # The JS benchmarks of docs/performance.md (Node and Chromium; not part of test).
-js-bench: build wasm
+js-bench: build wasm wasm-tiny
 	@test -d $(JS_TEST)/node_modules/playwright-core || npm ci --prefix $(JS_TEST) --no-audit --no-fund
 	node $(JS_TEST)/bench.mjs
 
 # The engine and the verifier must stay buildable for WebAssembly (wasip1),
 # the verifier also without ES256 (the tag the size-bound guest may use).
+# The TinyGo module's own zstd decoder, SHA-2 and Ed25519 (tag
+# edgeflag_small, which TinyGo's tag tinygo implies) run the bundle tests
+# natively, once more with a 32-bit int as TinyGo's wasm has.
 wasm-check:
 	GOOS=wasip1 GOARCH=wasm $(GO) build ./bundle/eval ./bundle/ir ./bundle/envelope
 	GOOS=wasip1 GOARCH=wasm $(GO) build -tags edgeflag_noes256 ./bundle/envelope
-
-# The verifier (with its zstd decoder), the IR and the engine built with
-# TinyGo (-scheduler=none -panic=trap, with and without ES256) and with Go,
-# each run under wazero against the envelope vectors, the golden corpus and
-# the native engine (internal/tinygocheck). .ci/tinygo.sh installs TinyGo
-# (Debian packages + the Go module proxy) once.
-tinygo-check:
-	GOOS=wasip1 GOARCH=wasm $(GO) vet ./internal/tinygocheck/guest
-	GOOS=wasip1 GOARCH=wasm $(GO) vet -tags edgeflag_noes256 ./internal/tinygocheck/guest
-	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	GOOS=wasip1 GOARCH=wasm PATH="$(GOBIN):$$PATH" staticcheck ./internal/tinygocheck/guest
-	.ci/tinygo.sh $(GO) test -count=1 -tags tinygocheck -v ./internal/tinygocheck
+	$(GO) test -count=1 -tags edgeflag_small ./bundle/...
+	GOARCH=386 $(GO) test -count=1 -tags edgeflag_small ./bundle/internal/... ./bundle/envelope
 
 # Integration tests against real components started on 127.0.0.1.
 integration:
@@ -138,7 +144,7 @@ results-check:
 # EDGE_FLAGS: more flags of edgeflag-edge (--bundle, --store, --jwks).
 EDGE_CONFIG ?= examples/edge/shop.yaml
 EDGE_FLAGS ?=
-edge: build wasm
+edge: build wasm wasm-tiny
 	$(GO) build -o bin/ ./edgefn/viewer/cmd/edgeflag-edge
 	@if [ "$(EDGE_CONFIG)" = examples/edge/shop.yaml ]; then \
 		mkdir -p .dev/edge && \
@@ -154,7 +160,7 @@ edge: build wasm
 # on 127.0.0.1 and stopped by the test). Test-only npm packages (workerd, esbuild)
 # from edgefn/viewer/package-lock.json, installed on first use.
 EDGE_JS := edgefn/viewer
-edge-test: build wasm
+edge-test: build wasm wasm-tiny
 	@test -d $(EDGE_JS)/node_modules/workerd -a -d $(EDGE_JS)/node_modules/esbuild || npm ci --prefix $(EDGE_JS) --no-audit --no-fund
 	$(GO) build -o bin/ ./edgefn/viewer/cmd/edgeflag-edge
 	cd $(EDGE_JS) && node --expose-gc --test --test-concurrency=1 test/*.test.mjs
@@ -213,6 +219,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNativeVsWasm -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzExportsNeverTrap -fuzztime 30s ./wasm/host
 	$(GO) test -run '^$$' -fuzz FuzzJSONScanner -fuzztime 30s ./bundle/envelope
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime 30s ./bundle/internal/zstd
+	$(GO) test -run '^$$' -fuzz FuzzReadHeader -fuzztime 30s ./bundle/internal/zstd
+	$(GO) test -run '^$$' -fuzz FuzzAgainstStd -fuzztime 30s ./bundle/internal/sha2
+	$(GO) test -run '^$$' -fuzz FuzzAgainstStd -fuzztime 30s ./bundle/internal/ed25519
+	$(GO) test -run '^$$' -fuzz FuzzCheckPatternBounds -fuzztime 30s ./bundle/ir
 	$(GO) test -run '^$$' -fuzz FuzzParseJWKS -fuzztime 30s ./bundle/envelope
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 30s ./edgefn/reqjson
 	$(GO) test -run '^$$' -fuzz '^FuzzOFREPSingle$$' -fuzztime 30s ./edgefn/api

@@ -21,12 +21,16 @@
 #     our own target file; src/net (a submodule too) is left empty, as no
 #     edgeflag wasm code imports net;
 #   - builds use -scheduler=none (no asyncify pass: it costs ~2.7 ms a call)
-#     and -panic=trap. A guest must not export a function named `free`.
+#     and -panic=trap. A guest must not export a function named `free`;
+#   - the target gives the module an 8 MiB stack (wasm-ld's default is 64 KiB,
+#     which a 300-deep regexp or a 64-deep JSON document overflows: TinyGo
+#     cannot grow a stack as Go does).
 #
 # Installing needs root for apt-get when a Debian package is missing. The compiler
 # is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/edgeflag-tools/tinygo-$VERSION
 # (override the parent: EDGEFLAG_TOOLS); later runs reuse it when its stamp
-# matches this recipe and the Go toolchain it was built with.
+# matches this recipe and the Go toolchain it was built with. The target file
+# is rewritten whenever it differs from the one below (no compiler rebuild).
 set -euo pipefail
 
 VERSION=v0.41.1
@@ -36,6 +40,7 @@ ROOT=$TOOLS/tinygo-$VERSION
 BIN=$ROOT/build/tinygo
 TARGET=$ROOT/targets/wasip1-edgeflag.json
 FLAGS="-target=$TARGET -scheduler=none -panic=trap -no-debug"
+STACK=$((8 << 20))
 PACKAGES=(llvm-$LLVM-dev libclang-$LLVM-dev clang-$LLVM lld-$LLVM libclang-rt-$LLVM-dev-wasm32 wasi-libc binaryen)
 WASI_LIBC=/usr/lib/wasm32-wasi/libc.a
 WASI_INCLUDE=/usr/include/wasm32-wasi
@@ -60,7 +65,7 @@ target_json() {
 	"default-stack-size": 65536,
 	"cflags": ["-mbulk-memory", "-mnontrapping-fptoint", "-mno-multivalue", "-mno-reference-types", "-msign-ext",
 		"-nostdlibinc", "-isystem", "$WASI_INCLUDE"],
-	"ldflags": ["--stack-first", "--no-demangle", "$WASI_LIBC", "$BUILTINS"],
+	"ldflags": ["--stack-first", "-zstack-size=$STACK", "--no-demangle", "$WASI_LIBC", "$BUILTINS"],
 	"extra-files": ["src/runtime/asm_tinygowasm.S", "src/runtime/gc_boehm.c"]
 }
 EOF
@@ -69,7 +74,16 @@ EOF
 # stamp: what the cached compiler was made from; any change rebuilds it.
 stamp() {
 	printf 'tinygo %s llvm %s %s\n' "$VERSION" "$LLVM" "$(go env GOVERSION)"
-	target_json | sha256sum | cut -d' ' -f1
+}
+
+# write_target replaces the target file when it differs from target_json
+# (through a rename: a build never reads half of one).
+write_target() {
+	if [ -f "$TARGET" ] && [ "$(cat "$TARGET")" = "$(target_json)" ]; then
+		return 0
+	fi
+	target_json >"$TARGET.tmp.$$"
+	mv "$TARGET.tmp.$$" "$TARGET"
 }
 
 apt_packages() {
@@ -93,6 +107,7 @@ install() {
 		[ -e "$f" ] || { echo "tinygo.sh: $f is missing although its package is installed" >&2; return 1; }
 	done
 	if [ -x "$BIN" ] && [ -f "$ROOT/.edgeflag-stamp" ] && [ "$(cat "$ROOT/.edgeflag-stamp")" = "$(stamp)" ]; then
+		write_target
 		return 0
 	fi
 	echo "tinygo.sh: building TinyGo $VERSION against LLVM $LLVM into $ROOT (about a minute, once)" >&2
@@ -108,7 +123,6 @@ install() {
 	cp -r "$src" "$work/root"
 	chmod -R u+w "$work/root"
 	mkdir -p "$work/root/src/net"
-	target_json >"$work/root/targets/wasip1-edgeflag.json"
 	(cd "$work/root" && go build -trimpath -tags "llvm$LLVM" -o build/tinygo .) >&2
 	"$work/root/build/tinygo" version >&2
 	stamp >"$work/root/.edgeflag-stamp"
@@ -118,6 +132,7 @@ install() {
 	[ -d "$ROOT" ] && mv "$ROOT" "$ROOT.old"
 	mv "$work/root" "$ROOT"
 	rm -rf "$ROOT.old"
+	write_target
 }
 
 set_env() {

@@ -221,9 +221,7 @@ func (n NativeOpener) OpenVector(v *EnvelopeVector) (Opened, error) {
 		return rejected(err)
 	}
 	o := Opened{Claims: ClaimsJSON(b.Claims)}
-	for _, f := range b.IR.Flags {
-		o.Flags = append(o.Flags, f.Key)
-	}
+	o.Flags = b.Engine.Keys()
 	return o, nil
 }
 

@@ -345,6 +345,24 @@ func TestRollbackError(t *testing.T) {
 	}
 }
 
+// TestCompactClass: split's byte table is exactly the base64url
+// alphabet plus the separator.
+func TestCompactClass(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for c := 0; c < 256; c++ {
+		want := byte('x')
+		switch {
+		case strings.IndexByte(alphabet, byte(c)) >= 0:
+			want = 'a'
+		case c == '.':
+			want = '.'
+		}
+		if compactClass[c] != want {
+			t.Errorf("byte %#x: class %q, want %q", c, compactClass[c], want)
+		}
+	}
+}
+
 // TestEverySingleByteChange: no single-character change of an envelope is
 // accepted.
 func TestEverySingleByteChange(t *testing.T) {

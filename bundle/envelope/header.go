@@ -25,6 +25,15 @@ type parts struct {
 	input []byte
 }
 
+// compactClass classifies every byte value for split: 'a' for the
+// base64url alphabet A–Z a–z 0–9 - _, '.' for the separator, 'x' for
+// anything else. A string constant, so the package holds no table state.
+const compactClass = "" +
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxa.xaaaaaaaaaaxxxxxx" +
+	"xaaaaaaaaaaaaaaaaaaaaaaaaaaxxxxaxaaaaaaaaaaaaaaaaaaaaaaaaaaxxxxx" +
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" +
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
 // b64 is the canonical unpadded base64url of the profile; Strict rejects
 // non-zero unused bits, so every envelope has exactly one encoding.
 func b64() *base64.Encoding { return base64.RawURLEncoding.Strict() }
@@ -44,9 +53,9 @@ func split(data []byte, maxCompressed int) (parts, error) {
 	// newlines otherwise).
 	dots := 0
 	for _, c := range data {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
-		case c == '.':
+		switch compactClass[c] {
+		case 'a':
+		case '.':
 			dots++
 		default:
 			return p, reject(ErrMalformed, "byte "+strconv.QuoteRune(rune(c))+" is not part of a compact JWS")

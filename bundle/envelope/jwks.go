@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
 	"strconv"
 )
 
@@ -33,7 +31,7 @@ const p256PointLen = 65
 func (k *Key) check() error {
 	switch k.Algorithm {
 	case AlgEdDSA:
-		if len(k.Public) != ed25519.PublicKeySize {
+		if len(k.Public) != ed25519PublicKeySize {
 			return reject(ErrJWKS, "Ed25519 public key is "+strconv.Itoa(len(k.Public))+" bytes, want 32")
 		}
 		return nil
@@ -70,7 +68,7 @@ func Thumbprint(k Key) string {
 	default:
 		return ""
 	}
-	sum := sha256.Sum256(canon)
+	sum := sum256(canon)
 	return enc.EncodeToString(sum[:])
 }
 
@@ -203,7 +201,7 @@ func parseJWK(s *jsonScanner) (Key, error) {
 			return Key{}, reject(ErrJWKS, "an OKP key has no \"y\"")
 		}
 		k.Algorithm = AlgEdDSA
-		pub, err := decodeCoord(x, has.x, "x", ed25519.PublicKeySize)
+		pub, err := decodeCoord(x, has.x, "x", ed25519PublicKeySize)
 		if err != nil {
 			return Key{}, err
 		}

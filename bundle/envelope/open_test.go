@@ -42,7 +42,7 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Engine.Version() != 7 || b.Claims.Version != 7 || b.IR.Environment != "production" {
+	if b.Engine.Version() != 7 || b.Claims.Version != 7 || b.Engine.Environment() != "production" {
 		t.Fatalf("opened %+v", b.Claims)
 	}
 	now := testIat.Add(time.Hour)
@@ -57,6 +57,33 @@ func TestOpen(t *testing.T) {
 	tr.LastVersion = 8
 	if _, err := Open(data, tr); !errors.Is(err, ErrRollback) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestDecodeIRAgreesWithOpen: the IR a tool decodes from a verified
+// payload is accepted exactly when Open accepts the bundle.
+func TestDecodeIRAgreesWithOpen(t *testing.T) {
+	enc, err := ir.Encode(testBundle("development"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"good":            sealTestBundle(t),
+		"claims mismatch": testSeal(t, enc, testClaims()),
+		"not IR":          testSeal(t, []byte("not an IR encoding"), testClaims()),
+	} {
+		_, openErr := Open(data, testTrust())
+		v, err := Verify(data, testTrust())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, irErr := v.DecodeIR(ir.Limits{})
+		if (openErr == nil) != (irErr == nil) || ErrorName(openErr) != ErrorName(irErr) {
+			t.Errorf("%s: Open %v, DecodeIR %v", name, openErr, irErr)
+		}
+		if irErr == nil && (len(b.Flags) != 1 || b.Flags[0].Key != "new-checkout") {
+			t.Errorf("%s: decoded %+v", name, b.Flags)
+		}
 	}
 }
 

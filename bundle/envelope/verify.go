@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"strconv"
 	"time"
@@ -200,7 +199,7 @@ func lookupKey(keys []Key, kid, alg string) (*Key, error) {
 func verifySignature(k *Key, input, sig []byte) bool {
 	switch k.Algorithm {
 	case AlgEdDSA:
-		return ed25519.Verify(ed25519.PublicKey(k.Public), input, sig)
+		return verifyEd25519(k.Public, input, sig)
 	case AlgES256:
 		return verifyES256(k.Public, input, sig)
 	}

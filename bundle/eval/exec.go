@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"slices"
 	"strings"
 
@@ -349,7 +348,7 @@ func (s *pseg) hasKey(key []byte) bool {
 	}
 	var buf [160]byte
 	in := append(append(buf[:0], s.salt...), key...)
-	d := sha256.Sum256(in)
+	d := sum256(in)
 	_, found := slices.BinarySearchFunc(s.digests, d, func(a, b [32]byte) int {
 		return bytes.Compare(a[:], b[:])
 	})

@@ -733,6 +733,11 @@ func (e *Engine) complete(b *ir.Bundle, i int32, p *pnode, at []int32, res map[s
 		pat := b.Consts[nd.B].Str
 		x, ok := res[pat]
 		if !ok {
+			// The limits first: regexp/syntax enforces its own by
+			// panicking, which TinyGo's wasm target cannot recover.
+			if err := ir.CheckPattern(pat); err != nil {
+				return errors.New("compile pattern: " + err.Error())
+			}
 			re, err := regexp.Compile(pat)
 			if err != nil {
 				return errors.New("compile pattern: " + err.Error())

@@ -570,7 +570,7 @@ func (d *decDecoder) stringTable() {
 	if d.err != nil {
 		return
 	}
-	if len(d.data)-d.pos > math.MaxUint32 {
+	if uint64(len(d.data)-d.pos) > math.MaxUint32 { // uint64: int is 32 bits in TinyGo's wasm
 		d.fail(ErrTooLarge, "input over 4 GiB")
 		return
 	}

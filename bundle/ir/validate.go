@@ -75,6 +75,13 @@ func errf(parts ...string) error { return &vErr{strings.Join(parts, "")} }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
+// MaxNodeDepth bounds how deep a node tree nests (a node with no
+// children is 1 deep). The engine evaluates conditions recursively, and a
+// runtime without growable stacks (TinyGo's wasm module) must know how
+// deep that goes; compiled conditions stay near 100 (the expression
+// parser's own recursion limit).
+const MaxNodeDepth = 256
+
 // invalid wraps a check's failure as a Validate error.
 func invalid(err error) error { return codecWrap("validate bundle: "+err.Error(), ErrInvalid) }
 
@@ -125,7 +132,8 @@ func (c *checker) tables() error {
 	// Each node on its own, children first.
 	n := len(b.Nodes)
 	c.bad = make([]int32, n)
-	var hasRef []bool // hasRef[i]: node i's subtree has a variant() or inSegment()
+	depth := make([]uint16, n) // ≤ MaxNodeDepth+1
+	var hasRef []bool          // hasRef[i]: node i's subtree has a variant() or inSegment()
 	for i := range b.Nodes {
 		c.bad[i] = -1
 		if err := b.checkNode(int32(i), c.nflags); err != nil {
@@ -137,12 +145,26 @@ func (c *checker) tables() error {
 			continue
 		}
 		ref := false
+		depth[i] = 1
 		b.forChildren(int32(i), func(k int32) {
 			if c.bad[i] < 0 && c.bad[k] >= 0 {
 				c.bad[i] = c.bad[k]
 			}
 			ref = ref || hasRef != nil && hasRef[k]
+			if depth[k] >= depth[i] {
+				depth[i] = depth[k] + 1
+			}
 		})
+		if depth[i] > MaxNodeDepth {
+			depth[i] = MaxNodeDepth + 1
+			if c.bad[i] < 0 {
+				if c.nodeErr == nil {
+					c.nodeErr = map[int32]error{}
+				}
+				c.nodeErr[int32(i)] = errf("expression nested more than ", itoa(MaxNodeDepth), " nodes deep")
+				c.bad[i] = int32(i)
+			}
+		}
 		switch b.Nodes[i].Op {
 		case OpInSegment, OpVariant:
 			ref = true

@@ -174,3 +174,30 @@ func TestValidateNodeLayout(t *testing.T) {
 		t.Fatal("node layout changed; update the indices in TestValidateErrors")
 	}
 }
+
+// TestValidateNodeDepth: a condition MaxNodeDepth nodes deep is valid, one
+// node deeper is refused at the rule that uses it (and as an orphan).
+func TestValidateNodeDepth(t *testing.T) {
+	build := func(depth int) *Bundle {
+		b := validBundle()
+		bd := &Builder{Bundle: b, attrs: map[string]int32{}, consts: map[string]int32{}, nodes: map[Node]int32{}}
+		n := bd.Node(OpBool, bd.AttrNode("beta"), 0) // attr (1) under bool (2)
+		for d := 2; d < depth; d++ {
+			n = bd.Node(OpNot, n, 0)
+		}
+		b.Flags[0].Rules[0].When = n
+		return b
+	}
+	if err := build(MaxNodeDepth).Validate(); err != nil {
+		t.Fatalf("depth %d: %v", MaxNodeDepth, err)
+	}
+	err := build(MaxNodeDepth + 1).Validate()
+	if err == nil || !strings.Contains(err.Error(), `flag "a" rule 1`) || !strings.Contains(err.Error(), "nested more than 256 nodes deep") {
+		t.Fatalf("depth %d: %v", MaxNodeDepth+1, err)
+	}
+	orphan := build(MaxNodeDepth + 1)
+	orphan.Flags[0].Rules[0].When = 2
+	if err := orphan.Validate(); err == nil || !strings.Contains(err.Error(), "nested more than 256 nodes deep") {
+		t.Fatalf("orphan of depth %d: %v", MaxNodeDepth+1, err)
+	}
+}

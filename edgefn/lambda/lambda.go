@@ -2,7 +2,8 @@
 // behind a function URL or an API Gateway HTTP API (payload format 2.0),
 // through aws-lambda-go-api-proxy's httpadapter. A frozen function runs no
 // goroutines, so the bundle refresh happens on invocation, at most once
-// per interval, before the request is served; CloudWatch EMF metric lines
+// per interval, before the request is served, and stops in time for the
+// request to be answered within the function timeout; CloudWatch EMF metric lines
 // go to stdout at most once per EMF interval.
 package lambda
 
@@ -73,6 +74,27 @@ func New(cfg Config) *Function {
 	return &Function{cfg: cfg, proxy: httpadapter.NewV2(cfg.Handler)}
 }
 
+// Answer time kept back from the store check: a quarter of what is left
+// of the invocation, between minAnswerTime and maxAnswerTime.
+const (
+	minAnswerTime = 100 * time.Millisecond
+	maxAnswerTime = time.Second
+)
+
+// refreshContext bounds the store check that precedes a request by the
+// invocation's deadline less the time kept to answer, so that a store
+// slower than the function timeout costs a degraded answer from the
+// last-known-good bundle, not a timed-out invocation and a reset
+// execution environment.
+func refreshContext(ctx context.Context, now time.Time) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	keep := min(max(dl.Sub(now)/4, minAnswerTime), maxAnswerTime)
+	return context.WithDeadline(ctx, dl.Add(-keep))
+}
+
 // Invoke serves one function-URL (or HTTP API v2) event. It never returns
 // an error for a bad request: that is an HTTP answer, not a failed
 // invocation.
@@ -82,7 +104,9 @@ func (f *Function) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	if f.cfg.Done != nil {
 		defer f.cfg.Done(ctx)
 	}
-	f.cfg.Source.MaybeRefresh(ctx, f.cfg.RefreshInterval)
+	rctx, cancel := refreshContext(ctx, f.cfg.Now())
+	f.cfg.Source.MaybeRefresh(rctx, f.cfg.RefreshInterval)
+	cancel()
 	if ev.IsBase64Encoded {
 		if _, err := base64.StdEncoding.DecodeString(ev.Body); err != nil {
 			return jsonAnswer(ctx, http.StatusBadRequest, "bad_request", "the event body is not valid base64"), nil

@@ -283,6 +283,20 @@ func (s *Source) MaybeRefresh(ctx context.Context, minInterval time.Duration) bo
 	return true
 }
 
+// timeoutError is the error of a refresh stopped by its own timeout or,
+// earlier, by the caller's deadline (ctx: in Lambda, the invocation's,
+// less the time kept to answer), wrapping cause when there is one.
+func (s *Source) timeoutError(ctx context.Context, cause error) error {
+	msg := "refresh bundles: store did not answer within " + s.cfg.Timeout.String()
+	if ctx.Err() != nil {
+		msg = "refresh bundles: store did not answer before the caller's deadline"
+	}
+	if cause != nil {
+		return &RefreshError{Reason: ReasonTimeout, Err: fmt.Errorf("%s: %w", msg, cause)}
+	}
+	return &RefreshError{Reason: ReasonTimeout, Err: errors.New(msg)}
+}
+
 // Refresh checks the store once and installs a newer verified snapshot.
 // On failure the served snapshot stays; the error (a *RefreshError) is
 // also recorded in Status.
@@ -317,11 +331,11 @@ func (s *Source) Refresh(ctx context.Context) error {
 		select {
 		case r := <-done:
 			next, newETag, err = r.snap, r.etag, r.err
-			if err != nil && tctx.Err() != nil && ctx.Err() == nil {
-				err = &RefreshError{Reason: ReasonTimeout, Err: fmt.Errorf("refresh bundles: store did not answer within %s: %w", s.cfg.Timeout, err)}
+			if err != nil && tctx.Err() != nil {
+				err = s.timeoutError(ctx, err)
 			}
 		case <-tctx.Done():
-			err = &RefreshError{Reason: ReasonTimeout, Err: fmt.Errorf("refresh bundles: store did not answer within %s", s.cfg.Timeout)}
+			err = s.timeoutError(ctx, nil)
 		}
 		cancel()
 	}

@@ -56,9 +56,10 @@ func openBundle(data []byte, k TrustedKeys, project, env string, aud ir.Audience
 	if err != nil {
 		return nil, err
 	}
-	flags := make(map[string]ir.FlagType, len(b.IR.Flags))
-	for _, f := range b.IR.Flags {
-		flags[f.Key] = f.Type
+	keys := b.Engine.Keys()
+	flags := make(map[string]ir.FlagType, len(keys))
+	for _, k := range keys {
+		flags[k], _ = b.Engine.FlagType(k)
 	}
 	return &opened{
 		version: b.Claims.Version, keyID: b.Claims.KeyID,

@@ -78,6 +78,27 @@ func openWithOwnClaims(data []byte, jwks []envelope.Key, now time.Time) (*envelo
 	})
 }
 
+// openIR verifies an envelope as openWithOwnClaims does and returns its
+// claims and decoded, validated IR, for commands that show a bundle
+// rather than evaluate it.
+func openIR(data []byte, jwks []envelope.Key, now time.Time) (envelope.Claims, *ir.Bundle, error) {
+	h, err := envelope.Peek(data)
+	if err != nil {
+		return envelope.Claims{}, nil, fmt.Errorf("read bundle header: %w", err)
+	}
+	v, err := envelope.Verify(data, envelope.Trust{
+		Keys: jwks, Project: h.Project, Environment: h.Environment, Audience: h.Audience, Now: now,
+	})
+	if err != nil {
+		return envelope.Claims{}, nil, err
+	}
+	b, err := v.DecodeIR(ir.DefaultLimits())
+	if err != nil {
+		return envelope.Claims{}, nil, err
+	}
+	return v.Claims, b, nil
+}
+
 // verifyPayload checks an envelope's signature against jwks and returns its
 // claims and IR encoding. The validity period is checked at the bundle's
 // own issue time: callers (rollback, diff) read old published versions

@@ -69,7 +69,7 @@ func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := openWithOwnClaims(data, jwks, now)
+	c, b, err := openIR(data, jwks, now)
 	if err != nil {
 		if envelope.ErrorName(err) != "" {
 			// The verifier's error starts with the reason it matches.
@@ -79,23 +79,23 @@ func (e *Env) inspect(ctx context.Context, name string, args []string) error {
 	}
 	out := InspectJSON{
 		File: pos[0], Bytes: len(data), SHA256: store.Digest(data), Verified: true,
-		Format: b.Claims.Format, Algorithm: b.Claims.Algorithm, KeyID: b.Claims.KeyID,
-		Project: b.Claims.Project, Env: b.Claims.Environment, Audience: b.Claims.Audience.String(),
-		Version: b.Claims.Version, IssuedAt: b.Claims.IssuedAt.UTC(), ExpiresAt: b.Claims.ExpiresAt.UTC(),
+		Format: c.Format, Algorithm: c.Algorithm, KeyID: c.KeyID,
+		Project: c.Project, Env: c.Environment, Audience: c.Audience.String(),
+		Version: c.Version, IssuedAt: c.IssuedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(),
 		Segments: []string{}, Flags: []InspectFlag{},
 	}
-	for _, s := range b.IR.Segments {
+	for _, s := range b.Segments {
 		out.Segments = append(out.Segments, s.Name)
 	}
-	for i := range b.IR.Flags {
-		f := &b.IR.Flags[i]
+	for i := range b.Flags {
+		f := &b.Flags[i]
 		fl := InspectFlag{Key: f.Key, Type: f.Type.String(), Enabled: f.Enabled, Variants: []string{}, Rules: []string{},
-			Default: FormatServe(b.IR, f, flagdiff.DefaultServe(f)), Off: variantName(f, f.OffVariant)}
+			Default: FormatServe(b, f, flagdiff.DefaultServe(f)), Off: variantName(f, f.OffVariant)}
 		for _, v := range f.Variants {
 			fl.Variants = append(fl.Variants, v.Name+"="+string(v.Value))
 		}
 		for _, r := range f.Rules {
-			fl.Rules = append(fl.Rules, r.ID+": when "+FormatCondition(b.IR, r.When)+" serve "+FormatServe(b.IR, f, r.Serve))
+			fl.Rules = append(fl.Rules, r.ID+": when "+FormatCondition(b, r.When)+" serve "+FormatServe(b, f, r.Serve))
 		}
 		out.Flags = append(out.Flags, fl)
 	}

@@ -624,6 +624,10 @@ func (c *checker) matches(e ast.Expr, recv, pat ast.Expr) *tnode {
 		c.errorf(pat, "matches() needs a constant string pattern, not %s", c.text(pat))
 		return nil
 	}
+	if err := ir.CheckPattern(pattern); err != nil {
+		c.errorf(pat, "regular expression %.40q: %v", pattern, err)
+		return nil
+	}
 	if _, err := regexp.Compile(pattern); err != nil {
 		c.errorf(pat, "invalid regular expression %q: %v", pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil

@@ -123,6 +123,7 @@ func TestErrors(t *testing.T) {
 		{`startsWith(email, "a")`, []string{`1:1: startsWith takes one argument and is called as a method: s.startsWith("text")`}},
 		{`email.matches(plan)`, []string{`1:15: matches() needs a constant string pattern, not plan`}},
 		{`email.matches("a(")`, []string{`1:15: invalid regular expression "a(": missing closing ): ` + "`a(`"}},
+		{`email.matches("((a{1000}){1000}){1000}")`, []string{`1:15: regular expression "((a{1000}){1000}){1000}": pattern is too large once its repetitions are expanded`}},
 		{`appVersion >= "2.3.0"`, []string{`1:12: appVersion >= "2.3.0": cannot compare semver with string (write semver("1.2.3") for a version)`}},
 		{`semver(v) > "1"`, []string{`1:11: semver(v) > "1": cannot compare semver with string (write semver("1.2.3") for a version)`}},
 		{`now > "2026"`, []string{`1:5: now > "2026": cannot compare timestamp with string (write timestamp("2026-01-01T00:00:00Z") for a time)`}},

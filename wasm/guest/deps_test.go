@@ -49,12 +49,18 @@ func TestGuestImports(t *testing.T) {
 	}
 }
 
-// TestGuestDependencies: what the module links, for both builds, holds
-// neither encoding/json nor a JOSE library (the verifier is the one in
-// bundle/envelope), and the EdDSA-only build leaves crypto/ecdsa out.
+// TestGuestDependencies: what the module links, for both standard-Go
+// builds, holds neither encoding/json nor a JOSE library (the verifier is
+// the one in bundle/envelope); the EdDSA-only build (the tags of the Go
+// and the TinyGo module) leaves crypto/ecdsa out, and with it the standard
+// library's FIPS 140 module and klauspost's decoder (edgeflag_small), while
+// the ES256 build links them.
 func TestGuestDependencies(t *testing.T) {
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go") //lint:ignore SA1019 the test runs where it was built
-	for _, tags := range []string{"edgeflag_noes256", ""} {
+	small := []string{"github.com/edgeflag/edgeflag/bundle/internal/zstd", "github.com/edgeflag/edgeflag/bundle/internal/ed25519",
+		"github.com/edgeflag/edgeflag/bundle/internal/sha2"}
+	std := []string{"github.com/klauspost/compress/zstd", "crypto/ed25519", "crypto/sha256", "crypto/internal/fips140/aes"}
+	for _, tags := range []string{"edgeflag_noes256,edgeflag_small", ""} {
 		cmd := exec.Command(goBin, "list", "-deps", "-tags="+tags, ".")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		out, err := cmd.Output()
@@ -71,10 +77,21 @@ func TestGuestDependencies(t *testing.T) {
 				t.Errorf("-tags=%q: the module links %s", tags, bad)
 			}
 		}
-		if got := has["crypto/ecdsa"]; got != (tags == "") {
+		shipped := tags != ""
+		if got := has["crypto/ecdsa"]; got == shipped {
 			t.Errorf("-tags=%q: links crypto/ecdsa = %v", tags, got)
 		}
-		if !has["github.com/edgeflag/edgeflag/bundle/envelope"] || !has["crypto/ed25519"] {
+		for _, p := range small {
+			if has[p] != shipped {
+				t.Errorf("-tags=%q: links %s = %v", tags, p, has[p])
+			}
+		}
+		for _, p := range std {
+			if has[p] == shipped {
+				t.Errorf("-tags=%q: links %s = %v", tags, p, has[p])
+			}
+		}
+		if !has["github.com/edgeflag/edgeflag/bundle/envelope"] {
 			t.Errorf("-tags=%q: the verifier is not linked", tags)
 		}
 	}

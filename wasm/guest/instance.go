@@ -197,7 +197,7 @@ func (in *instance) open(p uintptr, n int32, sec int64, nsec int32) int32 {
 		return in.fail(name, err.Error())
 	}
 	in.bundle = b
-	in.enc = make([][]encoded, len(b.IR.Flags))
+	in.enc = make([][]encoded, len(b.Engine.Keys()))
 	in.one = [len(in.one)]encoded{}
 	if v := b.Claims.Version; v > in.trust.LastVersion {
 		in.trust.LastVersion = v

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/conformance"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // rawCall calls an export directly and returns its i32 result and the
@@ -47,10 +48,10 @@ func writeBlock(t testing.TB, in *instance, data []byte) uint32 {
 	return p
 }
 
-// freshInstance is a new instance of the shipped module outside any pool.
-func freshInstance(t testing.TB, tags string) *instance {
+// freshInstance is a new instance of module m outside any pool.
+func freshInstance(t testing.TB, m wasmbuild.Spec) *instance {
 	t.Helper()
-	h := newHost(t, tags, Options{Instances: 1})
+	h := newHost(t, m, Options{Instances: 1})
 	in, err := h.instantiate(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,11 @@ func corpusBundle(t testing.TB) ([]byte, *ir.Bundle) {
 // JSON, bad type codes and times, calls out of order. Each gets an error
 // result with the documented name, and the instance keeps working.
 func TestMalformedInputNeverTraps(t *testing.T) {
-	in := freshInstance(t, shipped)
+	forEachModule(t, testMalformedInputNeverTraps)
+}
+
+func testMalformedInputNeverTraps(t *testing.T, m wasmbuild.Spec) {
+	in := freshInstance(t, m)
 	bundle, b := corpusBundle(t)
 	doc, err := TrustDocument(trustFor(b))
 	if err != nil {
@@ -88,14 +93,18 @@ func TestMalformedInputNeverTraps(t *testing.T) {
 	good := writeBlock(t, in, []byte(`{"targetingKey":"u1"}`))
 	garbage := writeBlock(t, in, []byte("{\"a\":\xff"))
 	sec, nsec := unixArgs(openAt)
-	mem := uint64(in.mem.Size())
-	bad := []struct{ p, n uint64 }{
-		{uint64(key), uint64(math.MaxUint32)}, // length -1
-		{uint64(key), 1 << 30},                // beyond the block
-		{mem - 1, 10},                         // end of memory, no block
-		{math.MaxUint32, 1},                   // past memory
-		{8, 16},                               // runtime memory, no block
-		{uint64(key) + 9, 1},                  // one past the block
+	// The bad ranges, computed at each use: the end of memory moves when
+	// the module grows it (TinyGo's heap does, as blocks are allocated).
+	badRanges := func() []struct{ p, n uint64 } {
+		mem := uint64(in.mem.Size())
+		return []struct{ p, n uint64 }{
+			{uint64(key), uint64(math.MaxUint32)}, // length -1
+			{uint64(key), 1 << 30},                // beyond the block
+			{mem - 1, 10},                         // across the end of memory
+			{math.MaxUint32, 1},                   // past memory
+			{8, 16},                               // runtime memory, no block
+			{uint64(key) + 9, 1},                  // one past the block
+		}
 	}
 
 	// Out of order: no trust, no bundle.
@@ -108,7 +117,7 @@ func TestMalformedInputNeverTraps(t *testing.T) {
 	if _, _, name := rawCall(t, in, in.evalAllFn, 0, 0, sec, nsec); name != "ErrNoBundle" {
 		t.Errorf("evaluate all before open: %q, want ErrNoBundle", name)
 	}
-	for _, a := range bad {
+	for _, a := range badRanges() {
 		if _, _, name := rawCall(t, in, in.setTrust, a.p, a.n); name != "ErrArgument" {
 			t.Errorf("set trust %v: %q, want ErrArgument", a, name)
 		}
@@ -149,7 +158,7 @@ func TestMalformedInputNeverTraps(t *testing.T) {
 	}
 
 	// Evaluations with bad arguments.
-	for _, a := range bad {
+	for _, a := range badRanges() {
 		if _, _, name := rawCall(t, in, in.evalFn, a.p, a.n, uint64(good), 21, 0, sec, nsec); name != "ErrArgument" {
 			t.Errorf("evaluate key %v: %q, want ErrArgument", a, name)
 		}
@@ -208,56 +217,74 @@ func TestMalformedInputNeverTraps(t *testing.T) {
 // fuzz input — pointers anywhere (inside, across and outside the blocks),
 // any lengths, type codes and times, and the input itself as a trust
 // document, bundle, key or context — and requires an error result or a
-// success, never a trap, then a correct evaluation.
+// success, never a trap, then a correct evaluation — on every module, each
+// input on each.
 func FuzzExportsNeverTrap(f *testing.F) {
 	f.Add([]byte(`{"targetingKey":"x"}`), uint32(0), int32(5), int32(0), int64(1780272000), int32(0))
 	f.Add([]byte("static-on"), uint32(1<<31), int32(-7), int32(9), int64(-1), int32(-1))
 	f.Add([]byte(`{"jwks":{}}`), uint32(64), int32(1<<30), int32(4), int64(1<<62), int32(999999999))
-	in := freshInstance(f, shipped)
 	bundle, b := corpusBundle(f)
 	doc, err := TrustDocument(trustFor(b))
 	if err != nil {
 		f.Fatal(err)
 	}
-	tp := writeBlock(f, in, doc)
-	bp := writeBlock(f, in, bundle)
 	sec, nsec := unixArgs(openAt)
-	key := writeBlock(f, in, []byte("static-on"))
+	// One instance of each module, with the trust document, the bundle and
+	// a flag key in blocks.
+	type target struct {
+		in          *instance
+		tp, bp, key uint32
+	}
+	var targets []target
+	for _, m := range modules {
+		in := freshInstance(f, m)
+		targets = append(targets, target{in, writeBlock(f, in, doc), writeBlock(f, in, bundle), writeBlock(f, in, []byte("static-on"))})
+	}
 	f.Fuzz(func(t *testing.T, data []byte, off uint32, n int32, typ int32, s int64, ns int32) {
-		ctx := context.Background()
-		blk := uint64(0)
-		if len(data) > 0 {
-			blk = uint64(writeBlock(t, in, data))
-			defer in.free.Call(ctx, blk)
-		}
-		p := blk + uint64(off%uint32(len(data)+64)) // near the block, often past its end
-		if off&1 == 1 {
-			p = uint64(off) // anywhere
-		}
-		calls := []struct {
-			fn   api.Function
-			args []uint64
-		}{
-			{in.setTrust, []uint64{p, uint64(uint32(n))}},
-			{in.setTrust, []uint64{blk, uint64(len(data))}},
-			{in.openFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
-			{in.openFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
-			{in.evalFn, []uint64{p, uint64(uint32(n)), blk, uint64(len(data)), uint64(uint32(typ)), uint64(s), uint64(uint32(ns))}},
-			{in.evalFn, []uint64{blk, uint64(len(data)), p, uint64(uint32(n)), uint64(uint32(typ % 5)), uint64(s), uint64(uint32(ns))}},
-			{in.evalAllFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
-			{in.evalAllFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
-		}
-		for _, c := range calls {
-			rawCall(t, in, c.fn, c.args...) // fails the test on a trap
-		}
-		// Back to a known state, then a correct answer.
-		rawCall(t, in, in.setTrust, uint64(tp), uint64(len(doc)))
-		if n, out, name := rawCall(t, in, in.openFn, uint64(bp), uint64(len(bundle)), sec, nsec); n <= 0 {
-			t.Fatalf("open after fuzzing: %s %s", out, name)
-		}
-		n2, out, _ := rawCall(t, in, in.evalFn, uint64(key), 9, 0, 0, 0, sec, nsec)
-		if n2 <= 0 || string(out) != `{"key":"static-on","value":true,"variant":"on","reason":"STATIC","version":5}` {
-			t.Fatalf("evaluate after fuzzing: %s", out)
+		for _, tg := range targets {
+			fuzzExports(t, tg.in, tg.tp, tg.bp, tg.key, uint32(len(doc)), uint32(len(bundle)), sec, nsec, data, off, n, typ, s, ns)
 		}
 	})
+}
+
+// fuzzExports is one input of FuzzExportsNeverTrap on one instance: tp,
+// bp and key are blocks holding the trust document (tn bytes), the bundle
+// (bn bytes) and "static-on".
+func fuzzExports(t *testing.T, in *instance, tp, bp, key, tn, bn uint32, sec, nsec uint64,
+	data []byte, off uint32, n int32, typ int32, s int64, ns int32) {
+	ctx := context.Background()
+	blk := uint64(0)
+	if len(data) > 0 {
+		blk = uint64(writeBlock(t, in, data))
+		defer in.free.Call(ctx, blk)
+	}
+	p := blk + uint64(off%uint32(len(data)+64)) // near the block, often past its end
+	if off&1 == 1 {
+		p = uint64(off) // anywhere
+	}
+	calls := []struct {
+		fn   api.Function
+		args []uint64
+	}{
+		{in.setTrust, []uint64{p, uint64(uint32(n))}},
+		{in.setTrust, []uint64{blk, uint64(len(data))}},
+		{in.openFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
+		{in.openFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
+		{in.evalFn, []uint64{p, uint64(uint32(n)), blk, uint64(len(data)), uint64(uint32(typ)), uint64(s), uint64(uint32(ns))}},
+		{in.evalFn, []uint64{blk, uint64(len(data)), p, uint64(uint32(n)), uint64(uint32(typ % 5)), uint64(s), uint64(uint32(ns))}},
+		{in.evalAllFn, []uint64{blk, uint64(len(data)), uint64(s), uint64(uint32(ns))}},
+		{in.evalAllFn, []uint64{p, uint64(uint32(n)), uint64(s), uint64(uint32(ns))}},
+	}
+	for _, c := range calls {
+		rawCall(t, in, c.fn, c.args...) // fails the test on a trap
+	}
+	// Back to a known state, then a correct answer.
+	rawCall(t, in, in.setTrust, uint64(tp), uint64(tn))
+	if n, out, name := rawCall(t, in, in.openFn, uint64(bp), uint64(bn), sec, nsec); n <= 0 {
+		t.Fatalf("open after fuzzing: %s %s", out, name)
+	}
+	n2, out, _ := rawCall(t, in, in.evalFn, uint64(key), 9, 0, 0, 0, sec, nsec)
+	if n2 <= 0 || string(out) != `{"key":"static-on","value":true,"variant":"on","reason":"STATIC","version":5}` {
+		t.Fatalf("evaluate after fuzzing: %s", out)
+	}
 }

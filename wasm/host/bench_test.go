@@ -11,6 +11,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/internal/benchgen"
 	"github.com/edgeflag/edgeflag/internal/benchmetric"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // The benchmarks of docs/performance.md's wasm section: the peer flag set
@@ -18,7 +19,13 @@ import (
 // bundle/eval's peer benchmarks) evaluated in the module under wazero,
 // next to the native engine in the same run.
 
-const wasmEngine = "engine=edgeflag-wasm"
+// engine names a module in benchmark names (benchstat -col /engine).
+func engine(m wasmbuild.Spec) string {
+	if m.Toolchain == wasmbuild.TinyGo {
+		return "engine=edgeflag-tinygo"
+	}
+	return "engine=edgeflag-wasm"
+}
 
 // peerCtxJSON is the peers' context (fails F2's rules 1 and 2, matches 3).
 const peerCtxJSON = `{"targetingKey":"user-123","email":"bob@other.org","country":"FR","plan":"free","age":42}`
@@ -34,10 +41,10 @@ func f2Bundle(tb testing.TB, n int, keyFmt string) ([]byte, *ir.Bundle) {
 	return seal(tb, enc, 1), b
 }
 
-func openF2(tb testing.TB, n int, keyFmt string) *Host {
+func openF2(tb testing.TB, m wasmbuild.Spec, n int, keyFmt string) *Host {
 	tb.Helper()
 	data, b := f2Bundle(tb, n, keyFmt)
-	h := newHost(tb, shipped, Options{Instances: 1})
+	h := newHost(tb, m, Options{Instances: 1})
 	ctx := context.Background()
 	if err := h.SetTrust(ctx, trustFor(b)); err != nil {
 		tb.Fatal(err)
@@ -48,16 +55,24 @@ func openF2(tb testing.TB, n int, keyFmt string) *Host {
 	return h
 }
 
-// BenchmarkWasm: per-call costs under wazero. "raw" is the module call
-// alone (context written in, result JSON read out, not decoded); the
-// others go through the Host API (pool checkout, JSON decode into Result).
+// BenchmarkWasm: per-call costs under wazero, for each module. "raw" is
+// the module call alone (context written in, result JSON read out, not
+// decoded); the others go through the Host API (pool checkout, JSON
+// decode into Result).
 func BenchmarkWasm(b *testing.B) {
+	for _, m := range modules {
+		benchWasm(b, m)
+	}
+}
+
+func benchWasm(b *testing.B, m wasmbuild.Spec) {
 	ctx := context.Background()
-	one := openF2(b, 1, "f2")
-	all := openF2(b, 100, "f2_%03d")
+	wasmEngine := engine(m)
+	one := openF2(b, m, 1, "f2")
+	all := openF2(b, m, 100, "f2_%03d")
 	b.Run("Compile/"+wasmEngine, func(b *testing.B) {
 		// wazero's compiler, no cache: what New costs the first time.
-		wasm := module(b, shipped)
+		wasm := module(b, m)
 		b.ReportAllocs()
 		defer benchmetric.ReportCPU(b, benchmetric.CPU())
 		for b.Loop() {
@@ -151,36 +166,49 @@ func BenchmarkWasm(b *testing.B) {
 }
 
 // BenchmarkWasmOpen opens (verify, zstd, decode, load) 1 000 and 10 000
-// F2-like flags in the module.
+// F2-like flags in each module.
 func BenchmarkWasmOpen(b *testing.B) {
-	ctx := context.Background()
 	for _, n := range []int{1000, 10000} {
 		data, ib := f2Bundle(b, n, "f2_%05d")
-		h := newHost(b, shipped, Options{Instances: 1})
-		if err := h.SetTrust(ctx, trustFor(ib)); err != nil {
-			b.Fatal(err)
+		for _, m := range modules {
+			benchOpen(b, m, n, data, ib)
 		}
-		b.Run(fmt.Sprintf("Open%dk/%s", n/1000, wasmEngine), func(b *testing.B) {
-			b.ReportAllocs()
-			defer benchmetric.ReportCPU(b, benchmetric.CPU())
-			b.SetBytes(int64(len(data)))
-			for b.Loop() {
-				c, err := h.Open(ctx, data, openAt)
-				if err != nil || c.Flags != n {
-					b.Fatal(c, err)
-				}
-			}
-		})
 	}
+}
+
+func benchOpen(b *testing.B, m wasmbuild.Spec, n int, data []byte, ib *ir.Bundle) {
+	ctx := context.Background()
+	h := newHost(b, m, Options{Instances: 1})
+	if err := h.SetTrust(ctx, trustFor(ib)); err != nil {
+		b.Fatal(err)
+	}
+	b.Run(fmt.Sprintf("Open%dk/%s", n/1000, engine(m)), func(b *testing.B) {
+		b.ReportAllocs()
+		defer benchmetric.ReportCPU(b, benchmetric.CPU())
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			c, err := h.Open(ctx, data, openAt)
+			if err != nil || c.Flags != n {
+				b.Fatal(c, err)
+			}
+		}
+	})
 }
 
 // BenchmarkWasmNewContext is F2 with a different context every call, so
 // the module decodes each one (BenchmarkWasm's F2 repeats one context,
 // which the module decodes once).
 func BenchmarkWasmNewContext(b *testing.B) {
+	for _, m := range modules {
+		benchNewContext(b, m)
+	}
+}
+
+func benchNewContext(b *testing.B, m wasmbuild.Spec) {
 	ctx := context.Background()
-	one := openF2(b, 1, "f2")
-	all := openF2(b, 100, "f2_%03d")
+	wasmEngine := engine(m)
+	one := openF2(b, m, 1, "f2")
+	all := openF2(b, m, 100, "f2_%03d")
 	contexts := make([][]byte, 1024)
 	for i := range contexts {
 		contexts[i] = []byte(fmt.Sprintf(`{"targetingKey":"user-%04d","email":"bob@other.org","country":"FR","plan":"free","age":42}`, i))

@@ -9,6 +9,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/conformance"
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // TestConcurrentUse: 8 goroutines evaluate on a pool of 4 instances while
@@ -17,19 +18,24 @@ import (
 // never go backwards within a goroutine, and after the last Open every
 // instance serves the last version. Run with -race (make test does).
 func TestConcurrentUse(t *testing.T) {
+	forEachModule(t, testConcurrentUse)
+}
+
+func testConcurrentUse(t *testing.T, m wasmbuild.Spec) {
 	s, err := conformance.LoadFile(corpusDir(t) + "/splits.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHost(t, shipped, Options{Instances: 4})
+	h := newHost(t, m, Options{Instances: 4})
 	ctx := context.Background()
 	first := seal(t, s.Bundle, 1)
-	opened, err := envelope.Open(first, nativeTrust(t, mustDecode(t, s.Bundle), openAt))
+	suiteIR := mustDecode(t, s.Bundle)
+	opened, err := envelope.Open(first, nativeTrust(t, suiteIR, openAt))
 	if err != nil {
 		t.Fatal(err)
 	}
 	native := opened.Engine
-	if err := h.SetTrust(ctx, trustFor(opened.IR)); err != nil {
+	if err := h.SetTrust(ctx, trustFor(suiteIR)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.Open(ctx, first, openAt); err != nil {
@@ -43,7 +49,7 @@ func TestConcurrentUse(t *testing.T) {
 	go func() { // the publisher side
 		defer wg.Done()
 		for v := uint64(2); v <= versions; v++ {
-			if err := h.SetTrust(ctx, trustFor(opened.IR)); err != nil {
+			if err := h.SetTrust(ctx, trustFor(suiteIR)); err != nil {
 				errs <- err
 				return
 			}
@@ -103,7 +109,7 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatalf("after the last open: %+v, %v, want version %d", r, err, versions)
 		}
 	}
-	if n := h.created.Load(); n > 4 {
-		t.Errorf("%d instances created for a pool of 4", n)
+	if n := h.live.Load(); n > 4 {
+		t.Errorf("%d instances alive for a pool of 4", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/cli"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // wasmEvaluator runs corpus cases on the module: each suite's bundle is
@@ -147,7 +148,7 @@ func corpusDir(t testing.TB) string {
 	return filepath.Join("..", "..", "bundle", "conformance", "testdata")
 }
 
-// TestCorpusOnWazero runs the whole golden corpus on the module under
+// TestCorpusOnWazero runs the whole golden corpus on each module under
 // wazero: every case must pass the corpus check and print exactly what
 // the native engine prints.
 func TestCorpusOnWazero(t *testing.T) {
@@ -155,17 +156,19 @@ func TestCorpusOnWazero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &wasmEvaluator{t: t, h: newHost(t, shipped, Options{Instances: 2})}
-	fails := conformance.Run(suites, ev)
-	for _, f := range fails {
-		t.Error(f)
-	}
-	n := 0
-	for _, s := range suites {
-		n += len(s.Cases)
-	}
-	if n < 300 {
-		t.Fatalf("ran %d cases, the corpus has at least 300", n)
-	}
-	t.Logf("%d suites, %d cases, %d failures", len(suites), n, len(fails))
+	forEachModule(t, func(t *testing.T, m wasmbuild.Spec) {
+		ev := &wasmEvaluator{t: t, h: newHost(t, m, Options{Instances: 2})}
+		fails := conformance.Run(suites, ev)
+		for _, f := range fails {
+			t.Error(f)
+		}
+		n := 0
+		for _, s := range suites {
+			n += len(s.Cases)
+		}
+		if n < 300 {
+			t.Fatalf("ran %d cases, the corpus has at least 300", n)
+		}
+		t.Logf("%d suites, %d cases, %d failures", len(suites), n, len(fails))
+	})
 }

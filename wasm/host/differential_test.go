@@ -17,12 +17,14 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/ir"
 	"github.com/edgeflag/edgeflag/publisher/compile"
 	"github.com/edgeflag/edgeflag/publisher/config"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // The differential test: flags-as-code configs and contexts generated from
 // bytes, compiled and sealed, then opened and evaluated natively (the
 // bytes `edgeflag eval` prints) and in the module under wazero; every
-// result must be byte-identical. FuzzNativeVsWasm explores with coverage;
+// result must be byte-identical. FuzzNativeVsWasm explores with coverage
+// (each input on every module);
 // TestDifferential runs a fixed pseudo-random stream of
 // EDGEFLAG_DIFF_COMPARISONS comparisons (default 20 000; the closing note
 // of the wasm issue reports a run of 1 000 000).
@@ -325,15 +327,25 @@ func FuzzNativeVsWasm(f *testing.F) {
 	for _, s := range []string{"", "\x00", "\x05\x03\x02\x01", "seed-1", strings.Repeat("\xff\x10", 40)} {
 		f.Add([]byte(s))
 	}
-	h := newHost(f, shipped, Options{Instances: 1})
+	var hosts []*Host
+	for _, m := range modules {
+		hosts = append(hosts, newHost(f, m, Options{Instances: 1}))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		differ(t, h, data)
+		for _, h := range hosts {
+			differ(t, h, data)
+		}
 	})
 }
 
 // TestDifferential runs the generator on a fixed stream until it has
-// compared EDGEFLAG_DIFF_COMPARISONS results (default 20 000).
+// compared EDGEFLAG_DIFF_COMPARISONS results (default 20 000) on each
+// module.
 func TestDifferential(t *testing.T) {
+	forEachModule(t, testDifferential)
+}
+
+func testDifferential(t *testing.T, m wasmbuild.Spec) {
 	want := 20_000
 	if s := os.Getenv("EDGEFLAG_DIFF_COMPARISONS"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -342,7 +354,7 @@ func TestDifferential(t *testing.T) {
 		}
 		want = n
 	}
-	h := newHost(t, shipped, Options{Instances: 1})
+	h := newHost(t, m, Options{Instances: 1})
 	rng := rand.New(rand.NewPCG(11, 12))
 	compared, configs := 0, 0
 	tried := 0

@@ -23,10 +23,14 @@ func docBlock(t *testing.T, doc []byte, marker string) []byte {
 }
 
 // TestABIDocExample runs the worked example of docs/wasm-abi.md — a whole
-// JavaScript host of the ABI, WASI shim included — with Node on the
+// JavaScript host of the ABI, WASI shim included — with Node on each
 // shipped module and a sealed corpus bundle, and requires exactly the
 // output the document shows.
 func TestABIDocExample(t *testing.T) {
+	forEachModule(t, testABIDocExample)
+}
+
+func testABIDocExample(t *testing.T, m wasmbuild.Spec) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is needed to run the ABI example (the machine and CI have Node.js 20)")
@@ -42,7 +46,7 @@ func TestABIDocExample(t *testing.T) {
 	dir := t.TempDir()
 	bundle, _ := corpusBundle(t)
 	jwks, _ := testJWKS()
-	files := map[string][]byte{"example.mjs": docBlock(t, doc, "example: example.mjs"), "edgeflag.wasm": module(t, shipped),
+	files := map[string][]byte{"example.mjs": docBlock(t, doc, "example: example.mjs"), "edgeflag.wasm": module(t, m),
 		"bundle.jws": bundle, "jwks.json": jwks}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {

@@ -60,23 +60,19 @@ func rejection(err error) (conformance.Opened, error) {
 	return conformance.Opened{}, err
 }
 
-// TestEnvelopeVectorsOnWazero replays every envelope vector on both
-// modules: the shipped one (EdDSA only: vectors that need ES256 must be
-// refused with ErrAlgorithm) and the ES256 build (every vector as
-// expected). Each vector resets the trust, so the module's raised last
+// TestEnvelopeVectorsOnWazero replays every envelope vector on every
+// module: the shipped ones (EdDSA only, standard Go and TinyGo: vectors
+// that need ES256 must be refused with ErrAlgorithm) and the ES256 build
+// (every vector as expected). Each vector resets the trust, so the module's raised last
 // version does not carry over.
 func TestEnvelopeVectorsOnWazero(t *testing.T) {
 	s, err := conformance.LoadEnvelopeFile(filepath.Join(corpusDir(t), "envelope", "vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		name  string
-		tags  string
-		es256 bool
-	}{{"edgeflag.wasm", shipped, false}, {"edgeflag-es256.wasm", es256Build, true}} {
-		t.Run(c.name, func(t *testing.T) {
-			fails := conformance.RunEnvelope(s, wasmOpener{newHost(t, c.tags, Options{Instances: 1})}, c.es256)
+	for _, m := range append(modules, es256Build) {
+		t.Run(moduleName(m), func(t *testing.T) {
+			fails := conformance.RunEnvelope(s, wasmOpener{newHost(t, m, Options{Instances: 1})}, m == es256Build)
 			for _, f := range fails {
 				t.Error(f)
 			}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -20,7 +21,15 @@ type instance struct {
 	mem    api.Memory
 	stderr *tail
 	gen    uint64 // the host state generation it holds
-	broken bool   // a call failed in a way that leaves it unusable
+	// bundleGen is the host's bundle generation of the bundle it holds (0:
+	// none); opened is whether ef_open ran on it at all, and openedSize
+	// its memory after the first open.
+	bundleGen  uint64
+	opened     bool
+	openedSize uint32
+	closed     bool
+	live       *atomic.Int64 // the host's count of live instances
+	broken     bool          // a call failed in a way that leaves it unusable
 
 	alloc, free, result, setTrust, openFn, evalFn, evalAllFn api.Function
 
@@ -43,7 +52,8 @@ func (h *Host) instantiate(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate module: %w", err)
 	}
 	h.created.Add(1)
-	in := &instance{mod: mod, mem: mod.Memory(), stderr: errs}
+	h.live.Add(1)
+	in := &instance{mod: mod, mem: mod.Memory(), stderr: errs, live: &h.live}
 	for _, f := range []struct {
 		fn   *api.Function
 		name string
@@ -74,8 +84,18 @@ func (h *Host) instantiate(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// spent reports whether the instance should not be given another bundle:
+// its memory grew by more than half since its first open (see Host.Open).
+// The TinyGo module's memory doubles as old bundles pile up; the Go
+// module's grows once, by about a third, and then stays.
+func (in *instance) spent() bool { return in.opened && in.mem.Size() > in.openedSize+in.openedSize/2 }
+
 func (in *instance) close() {
 	in.broken = true
+	if !in.closed {
+		in.closed = true
+		in.live.Add(-1)
+	}
 	in.mod.Close(context.Background())
 }
 
@@ -210,9 +230,13 @@ func (in *instance) open(ctx context.Context, bundle []byte, now time.Time) ([]b
 	}
 	defer in.release(ctx, tmp)
 	sec, nsec := unixArgs(now)
+	in.opened = true
 	res, err := in.openFn.Call(ctx, p, n, sec, nsec)
 	if err != nil {
 		return nil, in.trapped("ef_open", err)
+	}
+	if in.openedSize == 0 {
+		in.openedSize = in.mem.Size()
 	}
 	return in.finish(ctx, "ef_open", int32(res[0]))
 }

@@ -15,13 +15,33 @@ import (
 	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
-// The builds the tests run: the shipped module (EdDSA only), the same with
-// the test-only exports, and the ES256 module.
-const (
-	shipped    = wasmbuild.DefaultTags
-	testBuild  = wasmbuild.DefaultTags + "," + wasmbuild.TestTag
-	es256Build = wasmbuild.ES256Tags
+// The modules the tests run. Every test of the module's behaviour runs on
+// both EdDSA-only builds, the standard-Go edgeflag.wasm and the TinyGo
+// edgeflag.tiny.wasm, through forEachModule; the ES256 build runs the
+// envelope vectors.
+var (
+	goModule   = wasmbuild.Default
+	tinyModule = wasmbuild.Tiny
+	es256Build = wasmbuild.ES256
+	modules    = []wasmbuild.Spec{goModule, tinyModule}
 )
+
+// moduleName is the file make writes s to.
+func moduleName(s wasmbuild.Spec) string {
+	for file, o := range wasmbuild.Outputs {
+		if o == s {
+			return file
+		}
+	}
+	return s.String()
+}
+
+// forEachModule runs f as a subtest on every module in modules.
+func forEachModule(t *testing.T, f func(t *testing.T, s wasmbuild.Spec)) {
+	for _, s := range modules {
+		t.Run(moduleName(s), func(t *testing.T) { f(t, s) })
+	}
+}
 
 // testCache is shared by every Host the tests create, so the module is
 // compiled once per test binary.
@@ -36,22 +56,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// module returns the module built with the -tags value tags.
-func module(t testing.TB, tags string) []byte {
+// module returns the module built as s.
+func module(t testing.TB, s wasmbuild.Spec) []byte {
 	t.Helper()
-	wasm, err := wasmbuild.Module(tags)
+	wasm, err := wasmbuild.Module(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return wasm
 }
 
-func newHost(t testing.TB, tags string, opts Options) *Host {
+func newHost(t testing.TB, s wasmbuild.Spec, opts Options) *Host {
 	t.Helper()
 	if opts.Cache == nil {
 		opts.Cache = testCache
 	}
-	h, err := New(context.Background(), module(t, tags), opts)
+	h, err := New(context.Background(), module(t, s), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

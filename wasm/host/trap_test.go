@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
 // openCorpus sets the trust and opens the reasons.json bundle on h.
@@ -31,12 +32,26 @@ func checkStaticOn(t testing.TB, h *Host) {
 	}
 }
 
+// trapMessage is what a trap's error says: the Go runtime prints the panic
+// on stderr (the host adds it); TinyGo's -panic=trap only executes
+// unreachable, which wazero reports.
+func trapMessage(m wasmbuild.Spec, goPanic string) string {
+	if m.Toolchain == wasmbuild.TinyGo {
+		return "wasm error: unreachable"
+	}
+	return goPanic
+}
+
 // TestTrapIsDiscardedAndRebuilt: a module that traps (the test build's
 // ef_test_trap panics) fails that call with ErrTrap, the instance is
 // thrown away, and the next call runs on a new instance that has been
 // given the trust and bundle again.
 func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
-	h := newHost(t, testBuild, Options{Instances: 1})
+	forEachModule(t, testTrapIsDiscardedAndRebuilt)
+}
+
+func testTrapIsDiscardedAndRebuilt(t *testing.T, m wasmbuild.Spec) {
+	h := newHost(t, m.WithTest(), Options{Instances: 1})
 	openCorpus(t, h)
 	checkStaticOn(t, h)
 	before := h.created.Load()
@@ -51,8 +66,8 @@ func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
 			}
 			return nil, nil
 		})
-		if !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "deliberate trap") {
-			t.Fatalf("ef_test_trap: %v, want ErrTrap with the panic message", err)
+		if want := trapMessage(m, "deliberate trap"); !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("ef_test_trap: %v, want ErrTrap saying %q", err, want)
 		}
 		if !trapped.mod.IsClosed() {
 			t.Fatal("the trapped instance was not closed")
@@ -68,12 +83,16 @@ func TestTrapIsDiscardedAndRebuilt(t *testing.T) {
 // to take a 100 MiB bundle runs out of memory and traps; the host reports
 // ErrTrap, keeps the bundle it had and serves it from a rebuilt instance.
 func TestOutOfMemoryTrapRecovers(t *testing.T) {
-	h := newHost(t, shipped, Options{Instances: 1, MemoryLimit: 64 << 20})
+	forEachModule(t, testOutOfMemoryTrapRecovers)
+}
+
+func testOutOfMemoryTrapRecovers(t *testing.T, m wasmbuild.Spec) {
+	h := newHost(t, m, Options{Instances: 1, MemoryLimit: 64 << 20})
 	openCorpus(t, h)
 	before := h.created.Load()
 	_, err := h.Open(context.Background(), make([]byte, 100<<20), openAt)
-	if !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "out of memory") {
-		t.Fatalf("open 100 MiB under a 64 MiB cap: %v, want ErrTrap (out of memory)", err)
+	if want := trapMessage(m, "out of memory"); !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("open 100 MiB under a 64 MiB cap: %v, want ErrTrap saying %q", err, want)
 	}
 	checkStaticOn(t, h)
 	if got := h.created.Load() - before; got != 1 {
@@ -83,7 +102,11 @@ func TestOutOfMemoryTrapRecovers(t *testing.T) {
 
 // TestAppendJSON: the JSON forms carry the bytes the decoded forms decode.
 func TestAppendJSON(t *testing.T) {
-	h := newHost(t, shipped, Options{Instances: 2})
+	forEachModule(t, testAppendJSON)
+}
+
+func testAppendJSON(t *testing.T, m wasmbuild.Spec) {
+	h := newHost(t, m, Options{Instances: 2})
 	openCorpus(t, h)
 	ctx := context.Background()
 	one, err := h.AppendEvaluate(ctx, []byte("x"), "static-on", ir.TypeBoolean, nil, openAt)

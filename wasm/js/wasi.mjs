@@ -67,21 +67,21 @@ export function wasiImports(memory, log) {
       throw new ModuleExit(code);
     },
     sched_yield: () => 0,
-    // The Go runtime sleeps a few microseconds in its spin loops (usleep,
-    // one clock subscription); without an answer it dies with "poll_oneoff
-    // failed" — seen after real time passed between calls. One instance
-    // has nothing to wait for, so every clock subscription fires at once;
-    // others (file descriptors) fail with EBADF.
-    poll_oneoff: (inPtr, outPtr, n, nevents) => {
-      if (n === 0) return EINVAL;
+    // The Go runtime sleeps (usleep) through poll_oneoff with one clock
+    // subscription, and treats a failure as fatal: under collector
+    // pressure (many opens of a large bundle) it does. A host cannot block,
+    // so every clock subscription fires at once; anything else is EBADF.
+    poll_oneoff: (subs, events, n, nevents) => {
+      if (n === 0) return EINVAL; // WASI: no subscription, nothing to wait for
       const dv = view();
       for (let i = 0; i < n; i++) {
-        const sub = inPtr + 48 * i, ev = outPtr + 32 * i;
+        const sub = subs + 48 * i;
+        const ev = events + 32 * i;
         const tag = dv.getUint8(sub + 8);
         dv.setBigUint64(ev, dv.getBigUint64(sub, true), true); // userdata
-        dv.setUint32(ev + 8, (tag << 16) | (tag === 0 ? 0 : EBADF), true); // error (u16), type (u8)
-        dv.setBigUint64(ev + 16, 0n, true);
-        dv.setBigUint64(ev + 24, 0n, true);
+        dv.setUint16(ev + 8, tag === 0 ? 0 : EBADF, true); // error
+        dv.setUint8(ev + 10, tag); // type
+        for (let j = 11; j < 32; j++) dv.setUint8(ev + j, 0);
       }
       dv.setUint32(nevents, n, true);
       return 0;

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// TestMakefileBuildsTheSameWay: `make wasm` runs the command Build runs,
-// for every file in Outputs.
+// TestMakefileBuildsTheSameWay: `make wasm` and `make wasm-tiny` run the
+// commands Build and BuildTiny run, for every file in Outputs.
 func TestMakefileBuildsTheSameWay(t *testing.T) {
 	root, err := Root()
 	if err != nil {
@@ -20,17 +20,27 @@ func TestMakefileBuildsTheSameWay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "WASM_BUILD := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w'"
 	if got := strings.Join(Flags, " "); got != "-buildmode=c-shared -trimpath -ldflags=-s -w" {
 		t.Fatalf("Flags = %q", got)
 	}
-	if !bytes.Contains(mk, []byte(want+"\n")) {
-		t.Errorf("Makefile has no line %q", want)
+	if got := strings.Join(TinyFlags, " "); got != "-buildmode=c-shared" {
+		t.Fatalf("TinyFlags = %q", got)
 	}
-	for file, tags := range Outputs {
+	for _, want := range []string{
+		"WASM_BUILD := GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w'",
+		`TINYGO_BUILD := .ci/tinygo.sh sh -c '"$$TINYGO" build $$TINYGO_FLAGS -buildmode=c-shared "$$@"' tinygo`,
+	} {
+		if !bytes.Contains(mk, []byte(want+"\n")) {
+			t.Errorf("Makefile has no line %q", want)
+		}
+	}
+	for file, s := range Outputs {
 		line := "\t$(WASM_BUILD) "
-		if tags != "" {
-			line += "-tags=" + tags + " "
+		if s.Toolchain == TinyGo {
+			line = "\t$(TINYGO_BUILD) "
+		}
+		if s.Tags != "" {
+			line += "-tags=" + s.Tags + " "
 		}
 		line += "-o wasm/dist/" + file + " " + Package + "\n"
 		if !bytes.Contains(mk, []byte(line)) {
@@ -40,15 +50,16 @@ func TestMakefileBuildsTheSameWay(t *testing.T) {
 }
 
 // TestDistIsTheTestBuild: the files `make wasm` wrote are byte for byte
-// the modules the tests build. It needs those files: make wasm-test runs it
-// after make wasm with EDGEFLAG_WASM_DIST set.
+// the modules the tests build (the TinyGo one from a copy of the sources
+// elsewhere). It needs those files: make wasm-test runs it after make wasm
+// and make wasm-tiny with EDGEFLAG_WASM_DIST set.
 func TestDistIsTheTestBuild(t *testing.T) {
 	dist := os.Getenv("EDGEFLAG_WASM_DIST")
 	if dist == "" {
 		t.Skip("EDGEFLAG_WASM_DIST is not set: run make wasm-test")
 	}
-	for file, tags := range Outputs {
-		built, err := Module(tags)
+	for file, s := range Outputs {
+		built, err := Module(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +73,7 @@ func TestDistIsTheTestBuild(t *testing.T) {
 	}
 }
 
-// TestReproducibleBuild builds the shipped module twice — the second time
+// TestReproducibleBuild builds the shipped standard-Go module twice — the second time
 // from a copy of the sources in another directory, with -a so nothing
 // comes from the build cache — and requires the same bytes.
 func TestReproducibleBuild(t *testing.T) {
@@ -70,11 +81,11 @@ func TestReproducibleBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for file, tags := range Outputs {
-		if tags != DefaultTags {
-			continue // one rebuild from scratch is enough (they share the toolchain)
+	for file, s := range Outputs {
+		if s != Default {
+			continue // one rebuild from scratch is enough (the TinyGo one: TestDistIsTheTestBuild)
 		}
-		first, err := Module(tags)
+		first, err := Module(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +99,7 @@ func TestReproducibleBuild(t *testing.T) {
 			}
 		}
 		out := filepath.Join(t.TempDir(), file)
-		if err := Build(copyDir, out, "-a", "-tags="+tags); err != nil {
+		if err := Build(copyDir, out, "-a", "-tags="+s.Tags); err != nil {
 			t.Fatal(err)
 		}
 		second, err := os.ReadFile(out)
@@ -99,5 +110,73 @@ func TestReproducibleBuild(t *testing.T) {
 			t.Fatalf("%s: two builds differ (%d and %d bytes)", file, len(first), len(second))
 		}
 		t.Logf("%s: %d bytes, identical across two builds", file, len(first))
+	}
+}
+
+// TestTinyKeyCoversEverything: the TinyGo cache key changes with any
+// source file's content, the file list, the tags, the compiler stamp and
+// its flags, so a cached module is never one of other sources.
+func TestTinyKeyCoversEverything(t *testing.T) {
+	root := t.TempDir()
+	for name, data := range map[string]string{"go.mod": "module x\n", "go.sum": "", "a/a.go": "package a\n", "a/b.go": "package a\n"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &sources{root: root, files: []string{"a/a.go", "a/b.go", "go.mod", "go.sum"}}
+	tc := &Tools{TinyGo: "tinygo", Flags: []string{"-target=x.json", "-opt=z"}, Stamp: "tinygo v1 llvm 19 go1.26\n"}
+	base := src.key(tc, DefaultTags)
+	if base != src.key(tc, DefaultTags) {
+		t.Fatal("the key is not deterministic")
+	}
+	seen := map[string]string{base: "base"}
+	check := func(what, key string) {
+		t.Helper()
+		if prev, ok := seen[key]; ok {
+			t.Errorf("%s gives the key of %s", what, prev)
+		}
+		seen[key] = what
+	}
+	check("other tags", src.key(tc, DefaultTags+","+TestTag))
+	check("another stamp", src.key(&Tools{TinyGo: tc.TinyGo, Flags: tc.Flags, Stamp: "tinygo v2 llvm 19 go1.26\n"}, DefaultTags))
+	check("other flags", src.key(&Tools{TinyGo: tc.TinyGo, Flags: []string{"-target=x.json"}, Stamp: tc.Stamp}, DefaultTags))
+	check("a file fewer", (&sources{root: root, files: src.files[1:]}).key(tc, DefaultTags))
+	if err := os.WriteFile(filepath.Join(root, "a/b.go"), []byte("package a // changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("a changed file", src.key(tc, DefaultTags))
+}
+
+// TestTinySourcesListTheGuest: the files the key covers are the guest's,
+// the verifier's (its TinyGo-only files too), the engine's and the IR's,
+// without tests.
+func TestTinySourcesListTheGuest(t *testing.T) {
+	root, err := Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := TinyGoTools(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := tinySources(tc, root, DefaultTags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, f := range src.files {
+		if strings.HasSuffix(f, "_test.go") {
+			t.Errorf("the key covers the test file %s", f)
+		}
+		has[filepath.ToSlash(f)] = true
+	}
+	for _, want := range []string{"go.mod", "go.sum", "wasm/guest/main.go", "wasm/guest/exports_wasm.go",
+		"bundle/envelope/zstd.go", "bundle/envelope/es256.go", "bundle/eval/eval.go", "bundle/ir/codec.go"} {
+		if !has[want] {
+			t.Errorf("the key does not cover %s (covers %d files)", want, len(src.files))
+		}
 	}
 }

@@ -1,12 +1,13 @@
 // The golden corpus and the envelope vectors through the JS client in
-// headless Chromium, on both modules, served from 127.0.0.1.
+// headless Chromium, on every module (Go, TinyGo, Go with ES256), served
+// from 127.0.0.1.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { startServer } from "./lib/server.mjs";
 import { launch, newPage, shotsDir } from "./lib/browser.mjs";
-import { corpusDir, modulePath, es256ModulePath } from "./lib/paths.mjs";
+import { corpusDir, modulePath, tinyModulePath, es256ModulePath } from "./lib/paths.mjs";
 
 const manifest = JSON.parse(await readFile(path.join(corpusDir, "sealed", "manifest.json"), "utf8"));
 const corpusCases = manifest.suites.reduce((n, s) => n + s.cases, 0);
@@ -14,7 +15,8 @@ const vectors = JSON.parse(await readFile(path.join(corpusDir, "envelope", "vect
 
 let server, browser;
 before(async () => {
-  server = await startServer({ files: { "/module/edgeflag.wasm": modulePath, "/module/edgeflag-es256.wasm": es256ModulePath,
+  server = await startServer({ files: { "/module/edgeflag.wasm": modulePath, "/module/edgeflag.tiny.wasm": tinyModulePath,
+    "/module/edgeflag-es256.wasm": es256ModulePath,
     "/corpus.html": new URL("./pages/corpus.html", import.meta.url).pathname } });
   browser = await launch();
 });
@@ -23,7 +25,7 @@ after(async () => {
   await server?.close();
 });
 
-test("corpus and envelope vectors in headless Chromium on both modules", async () => {
+test("corpus and envelope vectors in headless Chromium on every module", async () => {
   const errors = [];
   const page = await newPage(browser, errors);
   await page.goto(server.url + "/corpus.html");
@@ -31,7 +33,7 @@ test("corpus and envelope vectors in headless Chromium on both modules", async (
   await page.screenshot({ path: path.join(shotsDir, "corpus.png") });
   assert.equal(results.error, undefined);
   assert.match(results.userAgent, /Chrome\/\d+/);
-  for (const name of ["edgeflag.wasm", "edgeflag-es256.wasm"]) {
+  for (const name of ["edgeflag.wasm", "edgeflag.tiny.wasm", "edgeflag-es256.wasm"]) {
     const { corpus, envelope } = results[name];
     assert.deepEqual(corpus.failures, [], name);
     assert.equal(corpus.cases, corpusCases);

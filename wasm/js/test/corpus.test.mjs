@@ -1,20 +1,21 @@
 // The golden corpus and the envelope vectors through the JS client in Node:
 // every case identical to its expectation and, byte for byte, to what the
 // native engine prints; every vector accepted or refused as expected, on
-// both modules.
+// every module (Go, TinyGo, Go with ES256).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { openBundle } from "../index.mjs";
 import { runCorpus, runEnvelope, canonical } from "./lib/conformance.mjs";
-import { corpusDir, modulePath, es256ModulePath, fileURL } from "./lib/paths.mjs";
+import { corpusDir, modulePath, tinyModulePath, es256ModulePath, fileURL } from "./lib/paths.mjs";
 
 const read = async (p) => new Uint8Array(await readFile(path.join(corpusDir, p)));
 const manifest = JSON.parse(await readFile(path.join(corpusDir, "sealed", "manifest.json"), "utf8"));
 const corpusCases = manifest.suites.reduce((n, s) => n + s.cases, 0);
 
-for (const [name, mod, es256] of [["edgeflag.wasm", modulePath, false], ["edgeflag-es256.wasm", es256ModulePath, true]]) {
+for (const [name, mod, es256] of [["edgeflag.wasm", modulePath, false], ["edgeflag.tiny.wasm", tinyModulePath, false],
+  ["edgeflag-es256.wasm", es256ModulePath, true]]) {
   test(`corpus in Node on ${name}: every case as expected and as the native engine prints it`, async () => {
     const r = await runCorpus({ read, openBundle, wasm: fileURL(mod) });
     assert.deepEqual(r.failures, []);

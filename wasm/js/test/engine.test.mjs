@@ -3,49 +3,82 @@
 // times are exact to the nanosecond when given as RFC 3339.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { openBundle } from "../index.mjs";
 import { parseRFC3339, toTime } from "../time.mjs";
-import { corpusDir, trapModulePath, modulePath, fileURL } from "./lib/paths.mjs";
+import { edgeflag, keys, tempDir } from "./lib/fixtures.mjs";
+import { f2YAML } from "./lib/bench.mjs";
+import { corpusDir, trapModulePath, modulePath, tinyTrapModulePath, tinyModulePath, fileURL } from "./lib/paths.mjs";
 
 const sealed = (p) => readFile(path.join(corpusDir, "sealed", p));
 const jwks = JSON.parse(await sealed("jwks.json"));
 const opts = { jwks, project: "conformance", environment: "production", audience: "server", now: "2026-06-01T00:00:00Z" };
 
-test("a trapped instance is discarded and rebuilt with the same trust and bundle", async () => {
-  const b = await openBundle(await sealed("reasons.jws"), { ...opts, wasm: fileURL(trapModulePath) });
-  const want = b.evaluateJSON("static-on", { targetingKey: "u" });
-  assert.equal(b.engine.instances, 1);
-  for (let i = 1; i <= 3; i++) {
-    assert.throws(() => b.engine.callExport("ef_test_trap"), (e) => e.code === "ErrTrap" && /trapped/.test(e.message));
-    assert.equal(b.engine.inst, null, "the trapped instance is gone");
-    assert.equal(b.evaluateJSON("static-on", { targetingKey: "u" }), want);
-    assert.equal(b.engine.instances, 1 + i);
-    assert.equal(b.engine.traps, i);
-  }
-  // The rebuilt instance keeps the rollback floor of the trust it replayed.
-  assert.equal(b.version, 1);
-  assert.equal(b.evaluateAll({}).length, 13);
-});
+// Both builds: Go's runtime traps by exiting (proc_exit), TinyGo's by
+// executing unreachable (a WebAssembly.RuntimeError).
+const builds = [["edgeflag.wasm", modulePath, trapModulePath], ["edgeflag.tiny.wasm", tinyModulePath, tinyTrapModulePath]];
 
-test("malformed input is an error result, the instance survives", async () => {
-  const b = await openBundle(await sealed("reasons.jws"), { ...opts, wasm: fileURL(modulePath) });
-  assert.throws(() => b.evaluate("static-on", [1, 2]), { code: "ErrContext" });
-  assert.throws(() => b.evaluate("static-on", { x: 1n }), { code: "ErrContext" });
-  assert.throws(() => b.evaluate("static-on", {}, undefined, "list"), { code: "ErrArgument" });
-  assert.throws(() => b.evaluate(7, {}), { code: "ErrArgument" });
-  assert.equal(b.evaluate("no-such", {}).errorCode, "FLAG_NOT_FOUND");
-  assert.equal(b.evaluate("static-on", {}, undefined, "string").errorCode, "TYPE_MISMATCH");
-  assert.equal(b.engine.traps, 0);
-  b.close();
-  assert.throws(() => b.evaluate("static-on", {}), { code: "ErrClosed" });
-  await assert.rejects(openBundle(new Uint8Array([1, 2, 3]), { ...opts, wasm: fileURL(modulePath) }), { code: "ErrMalformed" });
-  await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, jwks: { keys: [{ kty: "oct" }] }, wasm: fileURL(modulePath) }), { code: "ErrJWKS" });
-  await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, audience: "browser", wasm: fileURL(modulePath) }), { code: "ErrTrust" });
-  await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, now: "2027-01-02T00:00:00Z", wasm: fileURL(modulePath) }), { code: "ErrExpired" });
-  await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, lastVersion: 2, wasm: fileURL(modulePath) }), { code: "ErrRollback" });
-});
+for (const [name, modulePath, trapModulePath] of builds) {
+  test(`${name}: a trapped instance is discarded and rebuilt with the same trust and bundle`, async () => {
+    const b = await openBundle(await sealed("reasons.jws"), { ...opts, wasm: fileURL(trapModulePath) });
+    const want = b.evaluateJSON("static-on", { targetingKey: "u" });
+    assert.equal(b.engine.instances, 1);
+    for (let i = 1; i <= 3; i++) {
+      assert.throws(() => b.engine.callExport("ef_test_trap"), (e) => e.code === "ErrTrap" && /trapped/.test(e.message));
+      assert.equal(b.engine.inst, null, "the trapped instance is gone");
+      assert.equal(b.evaluateJSON("static-on", { targetingKey: "u" }), want);
+      assert.equal(b.engine.instances, 1 + i);
+      assert.equal(b.engine.traps, i);
+    }
+    // The rebuilt instance keeps the rollback floor of the trust it replayed.
+    assert.equal(b.version, 1);
+    assert.equal(b.evaluateAll({}).length, 13);
+  });
+
+  test(`${name}: reopening keeps memory within twice the first open's; a refused bundle changes nothing`, async (t) => {
+    const dir = await tempDir(t);
+    const k = await keys(dir);
+    await mkdir(path.join(dir, "f"));
+    await writeFile(path.join(dir, "f", "flags.yaml"), f2YAML(10000, "f"));
+    await edgeflag("build", path.join(dir, "f"), "--env", "production", "--key", k.key, "--out", path.join(dir, "out"),
+      "--version", "1", "--now", "2026-06-01T00:00:00Z", "--ttl", "720h");
+    const bytes = new Uint8Array(await readFile(path.join(dir, "out", "bench.production.1.server.jws")));
+    const o = { jwks: k.jwks, project: "bench", environment: "production", audience: "server", now: "2026-06-02T00:00:00Z" };
+    const b = await openBundle(bytes, { ...o, wasm: fileURL(modulePath) });
+    const e = b.engine;
+    const first = e.inst.memory.buffer.byteLength;
+    let most = first;
+    for (let i = 2; i <= 25; i++) {
+      e.open(bytes, o.now);
+      most = Math.max(most, e.inst.memory.buffer.byteLength);
+    }
+    console.log(`${name}: memory after the first open ${first >> 10} KiB, at most ${most >> 10} KiB over 25 opens, ${e.instances} instances`);
+    assert.ok(most <= 2 * first, `memory grew from ${first} to ${most}`);
+    const before = e.inst;
+    assert.throws(() => e.open(bytes, "2027-01-02T00:00:00Z"), { code: "ErrExpired" });
+    assert.equal(e.inst, before, "a refused bundle keeps the instance");
+    assert.equal(JSON.parse(b.evaluateJSON("f_00042", { targetingKey: "u", age: 42 })).variant, "senior");
+  });
+
+  test(`${name}: malformed input is an error result, the instance survives`, async () => {
+    const b = await openBundle(await sealed("reasons.jws"), { ...opts, wasm: fileURL(modulePath) });
+    assert.throws(() => b.evaluate("static-on", [1, 2]), { code: "ErrContext" });
+    assert.throws(() => b.evaluate("static-on", { x: 1n }), { code: "ErrContext" });
+    assert.throws(() => b.evaluate("static-on", {}, undefined, "list"), { code: "ErrArgument" });
+    assert.throws(() => b.evaluate(7, {}), { code: "ErrArgument" });
+    assert.equal(b.evaluate("no-such", {}).errorCode, "FLAG_NOT_FOUND");
+    assert.equal(b.evaluate("static-on", {}, undefined, "string").errorCode, "TYPE_MISMATCH");
+    assert.equal(b.engine.traps, 0);
+    b.close();
+    assert.throws(() => b.evaluate("static-on", {}), { code: "ErrClosed" });
+    await assert.rejects(openBundle(new Uint8Array([1, 2, 3]), { ...opts, wasm: fileURL(modulePath) }), { code: "ErrMalformed" });
+    await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, jwks: { keys: [{ kty: "oct" }] }, wasm: fileURL(modulePath) }), { code: "ErrJWKS" });
+    await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, audience: "browser", wasm: fileURL(modulePath) }), { code: "ErrTrust" });
+    await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, now: "2027-01-02T00:00:00Z", wasm: fileURL(modulePath) }), { code: "ErrExpired" });
+    await assert.rejects(openBundle(await sealed("reasons.jws"), { ...opts, lastVersion: 2, wasm: fileURL(modulePath) }), { code: "ErrRollback" });
+  });
+}
 
 test("times: Date and milliseconds to the millisecond, RFC 3339 to the nanosecond", () => {
   assert.deepEqual(toTime(new Date("2026-03-31T23:59:59.999Z")), { sec: 1775001599n, nsec: 999000000 });

@@ -1,7 +1,8 @@
 // Paths of the repository the tests read, and the modules they run on.
 // EDGEFLAG_WASM (a path) runs the suites on another module instead of
-// wasm/dist/edgeflag.wasm (e.g. the TinyGo build); EDGEFLAG_WASM_ES256 likewise for
-// the ES256 build.
+// wasm/dist/edgeflag.wasm; EDGEFLAG_WASM_TINY, EDGEFLAG_WASM_ES256 and the
+// EFTEST ones likewise for the TinyGo build, the ES256 build and the test
+// builds.
 import { fileURLToPath, pathToFileURL } from "node:url";
 import path from "node:path";
 
@@ -11,11 +12,17 @@ export const distDir = path.join(root, "wasm", "dist");
 
 /** The EdDSA-only module (the default), as a path. */
 export const modulePath = process.env.EDGEFLAG_WASM ? path.resolve(process.env.EDGEFLAG_WASM) : path.join(distDir, "edgeflag.wasm");
+/** The TinyGo build (make wasm-tiny), as a path. */
+export const tinyModulePath = process.env.EDGEFLAG_WASM_TINY
+  ? path.resolve(process.env.EDGEFLAG_WASM_TINY) : path.join(distDir, "edgeflag.tiny.wasm");
 /** The module that also verifies ES256, as a path. */
 export const es256ModulePath = process.env.EDGEFLAG_WASM_ES256
   ? path.resolve(process.env.EDGEFLAG_WASM_ES256) : path.join(distDir, "edgeflag-es256.wasm");
 /** The test build with ef_test_trap (make js-test builds it), as a path. */
 export const trapModulePath = process.env.EDGEFLAG_WASM_EFTEST
   ? path.resolve(process.env.EDGEFLAG_WASM_EFTEST) : path.join(root, "wasm", "js", "test", ".build", "edgeflag-eftest.wasm");
+/** The TinyGo test build with ef_test_trap (make js-test writes it), as a path. */
+export const tinyTrapModulePath = process.env.EDGEFLAG_WASM_TINY_EFTEST
+  ? path.resolve(process.env.EDGEFLAG_WASM_TINY_EFTEST) : path.join(root, "wasm", "js", "test", ".build", "edgeflag-eftest.tiny.wasm");
 
 export const fileURL = (p) => pathToFileURL(p).href;
