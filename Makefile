@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench edge edge-test package package-function deploy lint bench bench-edgefn fuzz clean
+.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench edge edge-test package package-function deploy lint bench bench-edgefn fuzz clean peers-check bench-peers
 
 all: build
 
@@ -31,10 +31,21 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm wasm-tiny unit wasm-check wasm-test js-test edge-test integration e2e infra-check results-check
+test: lint wasm wasm-tiny unit peers-check wasm-check wasm-test js-test edge-test integration e2e infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
+
+# The peer engines' benchmark harness (bench/peers, its own Go module, so
+# `unit` does not see it): vetted, and its semantics tests — every peer serves
+# the peer flag set as edgeflag's TestPeerFlagSemantics expects. About 35 s on
+# a cold module and build cache (it downloads the peers' modules).
+PEERS := bench/peers
+peers-check:
+	cd $(PEERS) && $(GO) vet .
+	@command -v staticcheck >/dev/null || test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	cd $(PEERS) && PATH="$(GOBIN):$$PATH" staticcheck .
+	cd $(PEERS) && $(GO) test -count=1 -run 'Semantics|LoadDocuments|CPUClock' .
 
 # The WebAssembly modules (docs/wasm-abi.md): wasip1 reactors built with
 # standard Go, reproducibly. edgeflag.wasm verifies EdDSA only and, like
@@ -201,6 +212,12 @@ BENCH_PKGS := ./bundle/... ./publisher/compile ./publisher/store ./publisher/exp
 BENCH_OUT ?= bench-results.txt
 bench:
 	set -o pipefail; $(GO) test -p 1 -run '^$$' -bench . -benchmem -count=5 -cpu=1 -timeout 60m $(BENCH_PKGS) | tee $(BENCH_OUT)
+
+# The peer engines on the peer flag set (bench/peers/README.md): LaunchDarkly,
+# flagd and GO Feature Flag, 5 runs on one core, benchstat tables. About 10
+# minutes; BENCH=. adds flagd's Load10k (~20 s per op). Not part of test.
+bench-peers:
+	GO=$(GO) $(PEERS)/run.sh
 
 # edgefn over HTTP against GO Feature Flag's relay proxy and a trivial handler (wrk),
 # cold start and memory, and the 5-minute republishing soak: docs/performance.md.

@@ -1,7 +1,7 @@
 package eval_test
 
 // Benchmarks of the peer flag set (benchgen.Peer: the flags the peer
-// engines' benchmarks define) written as flags-as-code and taken through
+// engines' benchmarks in bench/peers define) written as flags-as-code and taken through
 // the publisher's pipeline:
 // YAML -> config.Parse -> compile.Build -> ir.Encode -> ir.Decode ->
 // eval.Load. They measure what users run, where the engine owner's
@@ -51,7 +51,7 @@ func peerEngineOf(tb testing.TB, data []byte) *eval.Engine {
 }
 
 // TestPeerFlagSemantics checks that the compiled peer set behaves as the
-// peer benchmarks define it (their semantics tests): the values the
+// peer benchmarks define it (bench/peers' TestPeerSemantics): the values the
 // benchmarks assert, each F2 rule, and the split shares.
 func TestPeerFlagSemantics(t *testing.T) {
 	e := peerEngineOf(t, peerEncoded(t, true, 0, ""))
