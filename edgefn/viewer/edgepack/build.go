@@ -141,12 +141,16 @@ func Build(ctx context.Context, cfgPath string, o Options) (*Report, error) {
 	if raw == nil {
 		rep.Warnings = append(rep.Warnings, "no bundle baked: every route serves its defaults (X-Edgeflag-Status: missing) until one is (publish, then build again)")
 	} else {
-		b, err := envelope.Open(raw, envelope.Trust{Keys: trusted, Project: c.Project, Environment: c.Environment,
+		b, err := envelope.Verify(raw, envelope.Trust{Keys: trusted, Project: c.Project, Environment: c.Environment,
 			Audience: ir.AudienceClient, Now: o.Now, Grace: time.Duration(c.Grace) * time.Second, MaxSkew: 5 * time.Minute})
 		if err != nil {
 			return nil, fmt.Errorf("verify the client bundle %s: %w", c.bundleName(), err)
 		}
-		if err := c.checkFlags(b); err != nil {
+		ib, err := b.DecodeIR(ir.DefaultLimits())
+		if err != nil {
+			return nil, fmt.Errorf("verify the client bundle %s: %w", c.bundleName(), err)
+		}
+		if err := c.checkFlags(ib, b.Claims.Version); err != nil {
 			return nil, err
 		}
 		rep.Bundle = &b.Claims
@@ -280,9 +284,9 @@ func (c *Config) loadBundle(ctx context.Context, allowMissing bool) ([]byte, err
 
 // checkFlags checks each route's flags against the bundle: present
 // (client-side) and of the type of its default.
-func (c *Config) checkFlags(b *envelope.Bundle) error {
+func (c *Config) checkFlags(b *ir.Bundle, version uint64) error {
 	types := map[string]ir.FlagType{}
-	for _, f := range b.IR.Flags {
+	for _, f := range b.Flags {
 		types[f.Key] = f.Type
 	}
 	var diags config.Diagnostics
@@ -292,7 +296,7 @@ func (c *Config) checkFlags(b *envelope.Bundle) error {
 			path := fmt.Sprintf("routes[%d].flags[%d]", i, j)
 			if !ok {
 				diags.Add(r.flagPos[j], path, "%s is not in the client bundle of version %d (a client-side flag of %s/%s?)%s",
-					key, b.Claims.Version, c.Project, c.Environment, config.DidYouMean(key, keysOf(types)))
+					key, version, c.Project, c.Environment, config.DidYouMean(key, keysOf(types)))
 				continue
 			}
 			if want := jsonType(c.Defaults[key]); want != t {
