@@ -232,10 +232,14 @@ func tooLargeHint(module, root, function string) string {
 	if function != FunctionViewer {
 		return ""
 	}
-	if _, err := os.Stat(filepath.Join(root, ModuleTiny)); err != nil && module == filepath.Join(root, ModuleStandard) {
+	if module != filepath.Join(root, ModuleStandard) {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(root, ModuleTiny)); err != nil {
 		return ": the standard-Go module alone is too large for a viewer function; build the TinyGo module (make wasm-tiny) or package for origin functions (function: origin)"
 	}
-	return ""
+	return ": the standard-Go module alone is too large for a viewer function; use the TinyGo module (module: tiny, or auto) or package for origin functions (function: origin)"
+
 }
 
 func (c *Config) bundleName() string {
