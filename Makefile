@@ -82,8 +82,10 @@ wasm-test: wasm wasm-tiny
 	$(GO) test -count=1 -race -run 'TestConcurrentUse' ./wasm/host
 
 # The JavaScript client (wasm/js, docs/browser.md) in Node (node --test) and in
-# headless Chromium (Debian chromium + playwright-core): the corpus and the envelope
-# vectors on both modules, the client against a fake and the real edgefn serve
+# headless Chromium (Debian chromium + playwright-core): the corpus, the envelope
+# vectors and a short native-versus-wasm differential (~5 000 results, written
+# to wasm/js/test/.build/diff by wasm/internal/diffgen) on every module, the
+# client against a fake and the real edgefn serve
 # (bin/), the OpenFeature providers under the official SDKs, the no-flicker page,
 # the doc examples. Test-only npm packages from wasm/js/test/package-lock.json,
 # installed on first use; the trap test's module (-tags eftest) goes to
@@ -94,6 +96,7 @@ js-test: build wasm wasm-tiny
 	@mkdir -p $(JS_TEST)/.build
 	$(WASM_BUILD) -tags=edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.wasm ./wasm/guest
 	$(GO) run ./wasm/internal/wasmbuild/cmd/wasmmodule -toolchain tinygo -tags edgeflag_noes256,edgeflag_small,eftest -o $(JS_TEST)/.build/edgeflag-eftest.tiny.wasm
+	$(GO) run ./wasm/internal/diffgen/cmd/difffixture -seed 21 -results 5000 -o $(JS_TEST)/.build/diff
 	cd $(JS_TEST) && node --test --test-concurrency=1 *.test.mjs
 
 # The JS benchmarks of docs/performance.md (Node and Chromium; not part of test).

@@ -27,28 +27,6 @@ import (
 
 var sealedDir = filepath.Join(corpusDir, "sealed")
 
-// SealedManifest is testdata/sealed/manifest.json.
-type SealedManifest struct {
-	Description string        `json:"description"`
-	JWKS        string        `json:"jwks"`
-	Version     uint64        `json:"version"`
-	IssuedAt    string        `json:"issuedAt"`
-	ExpiresAt   string        `json:"expiresAt"`
-	OpenAt      string        `json:"openAt"`
-	Suites      []SealedSuite `json:"suites"`
-}
-
-// SealedSuite names one corpus file's sealed bundle and native results.
-type SealedSuite struct {
-	Suite       string `json:"suite"`
-	Bundle      string `json:"bundle"`
-	Native      string `json:"native"`
-	Project     string `json:"project"`
-	Environment string `json:"environment"`
-	Audience    string `json:"audience"`
-	Cases       int    `json:"cases"`
-}
-
 var (
 	sealedIat    = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	sealedExp    = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -321,11 +321,14 @@ func version(t *testing.T, body []byte) uint64 {
 // refresh; it looks at the store on an invocation once the minimum
 // interval has passed since the last look, not before.
 func TestBootstrapRefreshOnInvocation(t *testing.T) {
-	const interval = 5 * time.Second
+	// The interval must outlast a publish and two invocations on a loaded
+	// machine (a publish took 7 s at load 11), and the function timeout a
+	// thawed instance's refresh: this test is about the interval alone.
+	const interval = 10 * time.Second
 	e := devenv.New(t, "../../examples/shop", "shop", "production", "")
 	e.Publish()
 	initStart := time.Now() // the Init's own store read happens after this
-	fn := startFunction(t, lambdart.Config{Freeze: true}, e.LambdaEnv("EDGEFN_REFRESH_INTERVAL="+interval.String()))
+	fn := startFunction(t, lambdart.Config{Freeze: true, Timeout: 30 * time.Second}, e.LambdaEnv("EDGEFN_REFRESH_INTERVAL="+interval.String()))
 	health := fixtureEvent(t, "healthz.json", nil)
 	if got, _ := fn.invoke(t, health); version(t, got.Body) != 1 {
 		t.Fatalf("first invocation: %s", got.Body)
@@ -340,13 +343,20 @@ func TestBootstrapRefreshOnInvocation(t *testing.T) {
 	if version(t, got.Body) != 1 {
 		t.Fatalf("refreshed within the minimum interval: %s", got.Body)
 	}
-	time.Sleep(time.Until(initStart.Add(interval + 300*time.Millisecond)))
+	// Every check so far happened before now: an interval from now, the
+	// next invocation is due one.
+	time.Sleep(interval + 300*time.Millisecond)
+	refreshStart := time.Now()
 	if got, _ := fn.invoke(t, health); version(t, got.Body) != 2 {
 		t.Fatalf("not refreshed on the first invocation after the interval: %s", got.Body)
 	}
 	// The next look is an interval away again.
 	e.Publish()
-	if got, _ := fn.invoke(t, health); version(t, got.Body) != 2 {
+	got, _ = fn.invoke(t, health)
+	if time.Since(refreshStart) >= interval {
+		t.Fatalf("the machine took longer than the %v interval to publish and invoke; the check below would be meaningless", interval)
+	}
+	if version(t, got.Body) != 2 {
 		t.Fatalf("refreshed twice within an interval: %s", got.Body)
 	}
 }

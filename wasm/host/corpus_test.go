@@ -13,7 +13,7 @@ import (
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
-	"github.com/edgeflag/edgeflag/publisher/cli"
+	"github.com/edgeflag/edgeflag/wasm/internal/diffgen"
 	"github.com/edgeflag/edgeflag/wasm/internal/wasmbuild"
 )
 
@@ -115,30 +115,9 @@ func (w *wasmEvaluator) Evaluate(s *conformance.Suite, c *conformance.Case) ([]c
 // encoding/json without HTML escaping), as one object or a JSON array.
 func cliJSON(t testing.TB, rs []eval.Result, array bool) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	var out []byte
-	for i, r := range rs {
-		buf.Reset()
-		if err := enc.Encode(cli.ResultJSON{Key: r.Key, Value: r.Value, Variant: r.Variant, Reason: string(r.Reason),
-			ErrorCode: string(r.ErrorCode), RuleID: r.RuleID, Version: r.Version}); err != nil {
-			t.Fatal(err)
-		}
-		if array {
-			if i == 0 {
-				out = append(out, '[')
-			} else {
-				out = append(out, ',')
-			}
-		}
-		out = append(out, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-	}
-	if array {
-		if len(rs) == 0 {
-			out = append(out, '[')
-		}
-		out = append(out, ']')
+	out, err := diffgen.NativeLine(rs, array)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -25,4 +25,8 @@ export const trapModulePath = process.env.EDGEFLAG_WASM_EFTEST
 export const tinyTrapModulePath = process.env.EDGEFLAG_WASM_TINY_EFTEST
   ? path.resolve(process.env.EDGEFLAG_WASM_TINY_EFTEST) : path.join(root, "wasm", "js", "test", ".build", "edgeflag-eftest.tiny.wasm");
 
+/** The native-versus-wasm differential fixture (make js-test writes it with wasm/internal/diffgen/cmd/difffixture). */
+export const diffDir = process.env.EDGEFLAG_DIFF_DIR
+  ? path.resolve(process.env.EDGEFLAG_DIFF_DIR) : path.join(root, "wasm", "js", "test", ".build", "diff");
+
 export const fileURL = (p) => pathToFileURL(p).href;
