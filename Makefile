@@ -8,7 +8,7 @@ EDGEFLAG := bin/edgeflag
 EXAMPLE_ENV ?= production
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench package deploy lint bench bench-edgefn fuzz clean peers-check bench-peers
+.PHONY: all build lambda run test unit integration e2e wasm wasm-tiny wasm-test wasm-check infra-check results-check js-test js-bench edge edge-test package package-function deploy lint bench bench-edgefn fuzz clean peers-check bench-peers
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	@$(EDGEFLAG) validate examples/shop
 	@DEV=$(DEV) ENV=$(EXAMPLE_ENV) ADDR=$(ADDR) edgefn/dev/run.sh
 
-test: lint wasm wasm-tiny unit peers-check wasm-check wasm-test js-test integration e2e infra-check results-check
+test: lint wasm wasm-tiny unit peers-check wasm-check wasm-test js-test edge-test integration e2e infra-check results-check
 
 unit:
 	$(GO) test -count=1 ./...
@@ -148,23 +148,59 @@ results-check:
 	@test -d $(REPORT_E2E)/node_modules/@duckdb/node-api -a -d $(REPORT_E2E)/node_modules/playwright-core || npm ci --prefix $(REPORT_E2E) --no-audit --no-fund
 	node --test $(REPORT_E2E)/report.test.mjs $(REPORT_E2E)/athena.test.mjs
 
+# The Lambda@Edge package (docs/edge.md): edgefn/viewer/dist/edge.zip from the
+# edge configuration EDGE_CONFIG (routes -> flags, defaults, cookie; the client
+# bundle and the JWKS it names are baked in), its size reported against the 1 MB
+# limit of viewer functions and the 50 MB of origin functions. A viewer package
+# over 1 MB is refused and not written: with only the standard-Go module it is
+# (1.35 MB); the TinyGo module fits. The default, examples/edge/shop.yaml, bakes
+# a bundle of examples/shop signed by a dev key, both made here in .dev/edge.
+# EDGE_FLAGS: more flags of edgeflag-edge (--bundle, --store, --jwks).
+EDGE_CONFIG ?= examples/edge/shop.yaml
+EDGE_FLAGS ?=
+edge: build wasm wasm-tiny
+	$(GO) build -o bin/ ./edgefn/viewer/cmd/edgeflag-edge
+	@if [ "$(EDGE_CONFIG)" = examples/edge/shop.yaml ]; then \
+		mkdir -p .dev/edge && \
+		{ test -f .dev/edge/signing.key || $(EDGEFLAG) keygen --out .dev/edge/signing.key >/dev/null; } && \
+		$(EDGEFLAG) build examples/shop --env production --key .dev/edge/signing.key --out .dev/edge/bundles --version 1 --ttl 720h >/dev/null; \
+	fi
+	bin/edgeflag-edge --config $(EDGE_CONFIG) $(EDGE_FLAGS)
+
+# The edge handlers' tests (edgefn/viewer/test, node --test): CloudFront event
+# fixtures through the Lambda@Edge handlers, a 100 000-request flood (--expose-gc),
+# the origin-request refresh against a local server, the package edgeflag-edge
+# writes run as Lambda would, and the fetch-style worker in workerd (npm, started
+# on 127.0.0.1 and stopped by the test). Test-only npm packages (workerd, esbuild)
+# from edgefn/viewer/package-lock.json, installed on first use.
+EDGE_JS := edgefn/viewer
+edge-test: build wasm wasm-tiny
+	@test -d $(EDGE_JS)/node_modules/workerd -a -d $(EDGE_JS)/node_modules/esbuild || npm ci --prefix $(EDGE_JS) --no-audit --no-fund
+	$(GO) build -o bin/ ./edgefn/viewer/cmd/edgeflag-edge
+	cd $(EDGE_JS) && node --expose-gc --test --test-concurrency=1 test/*.test.mjs
+
 # Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
-# dist/edgefn.zip, and the viewer package built by the edge issue's `make edge`; sizes are
-# reported against Lambda's limits. Not part of `test`.
+# dist/edgefn.zip, and the viewer package (make edge, a prerequisite); both sizes
+# are reported against Lambda's limits. Not part of `test`.
 EDGE_ZIP := edgefn/viewer/dist/edge.zip
-package:
-	@test -d edgefn/cmd/edgefn || { echo >&2 "package: ./edgefn/cmd/edgefn does not exist yet (it lands with the edgefn issue)"; exit 1; }
-	@test -f $(EDGE_ZIP) || { echo >&2 "package: $(EDGE_ZIP) is missing: build the Lambda@Edge viewer package first (make edge)"; exit 1; }
-	@mkdir -p dist/edgefn
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s -o dist/edgefn/bootstrap ./edgefn/cmd/edgefn
+package: edge package-function
 	$(GO) run ./infra/cmd/edgeflag-package --bootstrap dist/edgefn/bootstrap --out dist/edgefn.zip --edge-zip $(EDGE_ZIP)
 
+package-function:
+	@mkdir -p dist/edgefn
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s -o dist/edgefn/bootstrap ./edgefn/cmd/edgefn
+	$(GO) run ./infra/cmd/edgeflag-package --bootstrap dist/edgefn/bootstrap --out dist/edgefn.zip
+
 # Deploy one environment to AWS (docs/deploy.md): make deploy PROJECT=shop ENVIRONMENT=production
-# REGION=eu-west-1 [DEPLOY_FLAGS='--app-origin www.example.com --alarm-email ops@example.com'].
+# REGION=eu-west-1 EDGE_CONFIG=edge.yaml [DEPLOY_FLAGS='--app-origin www.example.com --alarm-email ops@example.com'].
+# EDGE_CONFIG (your routes and defaults; its bundle/store/jwks are ignored): the viewer
+# package is baked after the regional stack, from its bucket and keys. Without it, the
+# package make package built is deployed and must be for PROJECT/ENVIRONMENT.
 # DRY_RUN=1 prints the aws/sam commands instead (after packaging; it needs the zips' hashes).
 REGION ?= $(AWS_REGION)
-deploy: package
-	$(GO) run ./infra/cmd/edgeflag-deploy --project "$(PROJECT)" --env "$(ENVIRONMENT)" --region "$(REGION)" $(DEPLOY_FLAGS) $(if $(DRY_RUN),--dry-run)
+DEPLOY_EDGE := $(if $(filter command line environment,$(origin EDGE_CONFIG)),$(EDGE_CONFIG))
+deploy: $(if $(DEPLOY_EDGE),package-function,package)
+	$(GO) run ./infra/cmd/edgeflag-deploy --project "$(PROJECT)" --env "$(ENVIRONMENT)" --region "$(REGION)" $(if $(DEPLOY_EDGE),--edge-config "$(DEPLOY_EDGE)") $(DEPLOY_FLAGS) $(if $(DRY_RUN),--dry-run)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

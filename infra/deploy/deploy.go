@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/edgefn/viewer/edgepack"
 )
 
 // EdgeRegion is where Lambda@Edge functions and CloudFront's metrics live.
@@ -38,6 +39,12 @@ type Config struct {
 	ReservedConcurrency  int // 0: the template's default
 	LogRetentionDays     int // 0: the template's default
 	SecretsRevision      int // 0: the template's default; bump to make edgefn reread its secrets
+	// EdgeConfig is the edge configuration (docs/edge.md) the viewer
+	// package is baked from once the regional stack exists: its bucket's
+	// live client bundle and its trusted keys. Empty: the package `make
+	// package` built is deployed as it is (it must be for this project and
+	// environment).
+	EdgeConfig string
 }
 
 // Tools runs what a deployment needs from outside: commands (aws, sam) and
@@ -49,6 +56,9 @@ type Tools interface {
 	Output(ctx context.Context, name string, args ...string) ([]byte, error)
 	// KMSJWKS returns the JWKS of the public key of a KMS key.
 	KMSJWKS(ctx context.Context, region, keyARN string) ([]byte, error)
+	// BuildEdge builds the viewer package from an edge configuration
+	// (edgepack.Build).
+	BuildEdge(ctx context.Context, edgeConfig string, o edgepack.Options) error
 }
 
 // ErrNoStack is what StackOutputs returns for a stack that does not exist.
@@ -97,9 +107,23 @@ func (c Config) check() error {
 	case c.ReservedConcurrency < 0 || c.LogRetentionDays < 0 || c.SecretsRevision < 0:
 		return errors.New("reserved concurrency, log retention and secrets revision must not be negative")
 	}
-	for _, f := range []string{c.edgefnZip(), c.edgeZip()} {
+	need := []string{c.edgefnZip()}
+	if c.EdgeConfig == "" { // else the deployment builds it
+		need = append(need, c.edgeZip())
+	}
+	for _, f := range need {
 		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
 			return fmt.Errorf("package %s is missing: run `make package` first", f)
+		}
+	}
+	if c.EdgeConfig == "" {
+		b, err := edgepack.ReadBaked(c.edgeZip())
+		if err != nil {
+			return err
+		}
+		if b.Project != c.Project || b.Environment != c.Env {
+			return fmt.Errorf("%s was built for %s/%s, not %s/%s: give the edge configuration of this environment (make deploy EDGE_CONFIG=FILE, --edge-config)",
+				c.edgeZip(), b.Project, b.Environment, c.Project, c.Env)
 		}
 	}
 	return nil
@@ -132,10 +156,6 @@ func Deploy(ctx context.Context, c Config, t Tools) (*Result, error) {
 			return nil, fmt.Errorf("parameter %s is a %s; edgefn's secrets must be SecureString", name, got)
 		}
 	}
-	edgeSHA, err := fileSHA256(c.edgeZip())
-	if err != nil {
-		return nil, err
-	}
 	stack := StackName(c.Project, c.Env)
 	jwks, err := c.trustedKeys(ctx, t, stack)
 	if err != nil {
@@ -156,6 +176,15 @@ func Deploy(ctx context.Context, c Config, t Tools) (*Result, error) {
 			return nil, fmt.Errorf("deploy %s with its key trusted: %w", stack, err)
 		}
 	}
+	if c.EdgeConfig != "" {
+		if err := c.bakeEdge(ctx, t, regional, jwks); err != nil {
+			return nil, err
+		}
+	}
+	edgeSHA, err := fileSHA256(c.edgeZip())
+	if err != nil {
+		return nil, err
+	}
 	edgeStack := stack + "-edge"
 	edgeParams := [][2]string{
 		{"ProjectName", c.Project}, {"EnvironmentName", c.Env},
@@ -171,6 +200,38 @@ func Deploy(ctx context.Context, c Config, t Tools) (*Result, error) {
 	}
 	return &Result{Regional: regional, Edge: edge}, nil
 }
+
+// bakeEdge rebuilds the viewer package from c.EdgeConfig with what the
+// regional stack holds: the live client bundle of its bucket (none yet on
+// a first deployment: defaults are served until the next deploy after a
+// publish) and the keys edgefn trusts.
+func (c Config) bakeEdge(ctx context.Context, t Tools, regional map[string]string, jwks string) error {
+	if regional["BucketName"] == "" {
+		return errors.New("the regional stack has no BucketName output")
+	}
+	f, err := os.CreateTemp("", "edgeflag-jwks-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(jwks)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write the trusted keys: %w", err)
+	}
+	o := edgepack.Options{Root: c.Root, Out: c.edgeZip(), Store: EdgeStore(regional["BucketName"], c.Region), JWKS: f.Name(),
+		Project: c.Project, Environment: c.Env, AllowMissing: true}
+	if err := t.BuildEdge(ctx, c.EdgeConfig, o); err != nil {
+		return fmt.Errorf("build the viewer package from %s: %w", c.EdgeConfig, err)
+	}
+	return nil
+}
+
+// EdgeStore is the store URL of a deployed bucket, as the viewer package
+// reads it at build time.
+func EdgeStore(bucket, region string) string { return "s3://" + bucket + "?region=" + region }
 
 // trustedKeys returns the JWKS edgefn should trust: the --jwks file, else
 // the KMS key of an existing stack, else "" (the stack does not exist yet).

@@ -37,8 +37,15 @@ func root(t *testing.T) string {
 		write(t, filepath.Join(dir, "infra", f), data)
 	}
 	write(t, filepath.Join(dir, "dist", "edgefn.zip"), []byte("PK stand-in edgefn"))
-	write(t, filepath.Join(dir, "edgefn", "viewer", "dist", "edge.zip"), []byte("PK stand-in edge"))
+	edgeZip(t, dir, "shop", "production")
 	return dir
+}
+
+// edgeZip writes a stand-in viewer package baked for project/env.
+func edgeZip(t *testing.T, dir, project, env string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`{"format":1,"project":%q,"environment":%q,"routes":[],"defaults":{},"cookie":{"maxAgeSeconds":60},"flagsHeaderMaxBytes":4096,"graceSeconds":0}`, project, env)
+	makeZip(t, filepath.Join(dir, "edgefn", "viewer", "dist", "edge.zip"), map[string][]byte{"index.mjs": []byte("// stand-in"), "baked/config.json": []byte(cfg)})
 }
 
 func write(t *testing.T, path string, data []byte) {
@@ -210,7 +217,11 @@ func TestFirstDeployTrustsTheNewKey(t *testing.T) {
 	if edge["BucketName"] != res.Regional["BucketName"] || edge["EdgefnUrlDomain"] != res.Regional["EdgefnUrlDomain"] {
 		t.Errorf("edge stack not wired to the regional outputs: %v vs %v", edge, res.Regional)
 	}
-	sum := sha256.Sum256([]byte("PK stand-in edge"))
+	zipped, err := os.ReadFile(filepath.Join(c.Root, "edgefn", "viewer", "dist", "edge.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(zipped)
 	if want := base64.StdEncoding.EncodeToString(sum[:]); edge["EdgeCodeSha256"] != want {
 		t.Errorf("EdgeCodeSha256 %q, want the edge zip's %q", edge["EdgeCodeSha256"], want)
 	}
@@ -317,6 +328,51 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("err %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// With an edge configuration, the viewer package is baked after the
+// regional stack, from its bucket and with the keys edgefn trusts, before
+// the edge stack gets its hash.
+func TestEdgeConfigBakesFromTheStack(t *testing.T) {
+	dir := root(t)
+	c := config(dir)
+	c.EdgeConfig = "my-edge.yaml"
+	d := &DryRun{W: &bytes.Buffer{}}
+	if _, err := Deploy(context.Background(), c, d); err != nil {
+		t.Fatal(err)
+	}
+	bake, edgeDeploy := -1, -1
+	for i, cmd := range d.Commands {
+		if cmd[0] == "edgeflag-edge" {
+			bake = i
+			want := []string{"edgeflag-edge", "--config", "my-edge.yaml", "--out", filepath.Join(dir, "edgefn", "viewer", "dist", "edge.zip"),
+				"--store", "s3://edgeflag-shop-production-bucket-dryrun?region=eu-west-1", "--jwks", "TRUSTED-JWKS",
+				"--project", "shop", "--env", "production", "--allow-missing-bundle"}
+			if !slices.Equal(cmd, want) {
+				t.Errorf("bake:\n got %q\nwant %q", cmd, want)
+			}
+		}
+		if cmd[0] == "sam" && slices.Contains(cmd, "edgeflag-shop-production-edge") {
+			edgeDeploy = i
+		}
+	}
+	if bake < 0 || edgeDeploy < bake {
+		t.Fatalf("bake at %d, edge deploy at %d: the package must be baked before the edge stack", bake, edgeDeploy)
+	}
+}
+
+func TestEdgePackageOfAnotherEnvironmentIsRefused(t *testing.T) {
+	dir := root(t)
+	edgeZip(t, dir, "shop", "staging")
+	_, err := Deploy(context.Background(), config(dir), &DryRun{W: &bytes.Buffer{}})
+	if err == nil || !strings.Contains(err.Error(), "was built for shop/staging, not shop/production") {
+		t.Fatalf("err = %v", err)
+	}
+	c := config(dir)
+	c.EdgeConfig = "prod-edge.yaml" // rebaked during the deploy: fine
+	if _, err := Deploy(context.Background(), c, &DryRun{W: &bytes.Buffer{}}); err != nil {
+		t.Fatal(err)
 	}
 }
 

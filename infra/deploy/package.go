@@ -9,15 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/edgeflag/edgeflag/edgefn/viewer/edgepack"
 )
 
 // Lambda's package limits (AWS Lambda quotas and Lambda@Edge quotas).
 const (
 	MB                  = 1 << 20
-	FunctionZipLimit    = 50 * MB  // a .zip uploaded for a function
-	FunctionUnzipLimit  = 250 * MB // its content unzipped
-	EdgeViewerZipLimit  = 1 * MB   // Lambda@Edge viewer-request / viewer-response
-	EdgeOriginZipLimit  = 50 * MB  // Lambda@Edge origin-request / origin-response
+	FunctionZipLimit    = 50 * MB                 // a .zip uploaded for a function
+	FunctionUnzipLimit  = 250 * MB                // its content unzipped
+	EdgeViewerZipLimit  = edgepack.ViewerZipLimit // Lambda@Edge viewer-request / viewer-response
+	EdgeOriginZipLimit  = edgepack.OriginZipLimit // Lambda@Edge origin-request / origin-response
 	bootstrapName       = "bootstrap"
 	viewerHandlerModule = "index" // the templates' default handlers are index.viewerRequest / index.viewerResponse
 )
@@ -114,12 +116,19 @@ func SizeReport(name string, size, limit int64) string {
 // ErrTooLarge marks a package over its limit.
 var ErrTooLarge = errors.New("over the Lambda limit")
 
-// Package builds the edgefn zip from bootstrap, checks the edge zip and
-// reports both sizes against Lambda's limits to w.
+// Package builds the edgefn zip from bootstrap, checks the edge zip (none
+// when edgeZip is "") and reports the sizes against Lambda's limits to w.
 func Package(bootstrap, out, edgeZip string, w io.Writer) error {
 	fn, err := PackageFunction(bootstrap, out)
 	if err != nil {
 		return err
+	}
+	if edgeZip == "" {
+		fmt.Fprintln(w, SizeReport(out+" (function)", fn, FunctionZipLimit))
+		if fn > FunctionZipLimit {
+			return fmt.Errorf("%s: %d bytes: %w (%d)", out, fn, ErrTooLarge, FunctionZipLimit)
+		}
+		return nil
 	}
 	edge, err := CheckEdgeZip(edgeZip)
 	if err != nil {

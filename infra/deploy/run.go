@@ -18,6 +18,7 @@ import (
 	awskms "github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
+	"github.com/edgeflag/edgeflag/edgefn/viewer/edgepack"
 	"github.com/edgeflag/edgeflag/publisher/keys"
 	"github.com/edgeflag/edgeflag/publisher/kms"
 )
@@ -42,6 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.ReservedConcurrency, "reserved-concurrency", 0, "edgefn reserved concurrency (default: the template's)")
 	fs.IntVar(&c.LogRetentionDays, "log-retention-days", 0, "edgefn log retention in days (default: the template's)")
 	fs.IntVar(&c.SecretsRevision, "secrets-revision", 0, "bump after changing a secret so every edgefn instance rereads it")
+	fs.StringVar(&c.EdgeConfig, "edge-config", "", "edge configuration (docs/edge.md): bake the viewer package from the deployed bucket and keys")
 	dry := fs.Bool("dry-run", false, "print the commands instead of running them (no AWS calls)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
@@ -108,6 +110,14 @@ func (execTools) KMSJWKS(ctx context.Context, region, keyARN string) ([]byte, er
 	return publicJWKS(s.Public())
 }
 
+func (e execTools) BuildEdge(ctx context.Context, edgeConfig string, o edgepack.Options) error {
+	rep, err := edgepack.Build(ctx, edgeConfig, o)
+	if rep != nil {
+		rep.Print(e.stdout)
+	}
+	return err
+}
+
 func publicJWKS(pub any) ([]byte, error) {
 	k, err := keys.PublicKey(pub)
 	if err != nil {
@@ -152,6 +162,13 @@ func (d *DryRun) Output(_ context.Context, name string, args ...string) ([]byte,
 		return json.Marshal(dryOutputs(stack, region))
 	}
 	return nil, fmt.Errorf("dry run: no answer for %s %s", name, strings.Join(args, " "))
+}
+
+// BuildEdge prints the build it would run and leaves the package as it is.
+func (d *DryRun) BuildEdge(_ context.Context, edgeConfig string, o edgepack.Options) error {
+	d.record("edgeflag-edge", []string{"--config", edgeConfig, "--out", o.Out, "--store", o.Store, "--jwks", "TRUSTED-JWKS",
+		"--project", o.Project, "--env", o.Environment, "--allow-missing-bundle"})
+	return nil
 }
 
 // KMSJWKS prints the call and returns the JWKS of a fresh P-256 key.

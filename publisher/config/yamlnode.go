@@ -230,6 +230,13 @@ func (p *parser) expr(n *yaml.Node, path string) *Expr {
 	return p.src.exprFor(n)
 }
 
+// YAMLValue converts a YAML node to the Go value encoding/json marshals
+// canonically, exactly as variant values are read (numbers exact within
+// ±2^53, finite). The caller must bound the tree first: toValue follows
+// aliases and trusts that cycles were refused (the edge packager refuses
+// aliases and deep nesting before calling it).
+func YAMLValue(n *yaml.Node) (any, error) { return toValue(n) }
+
 // toValue converts a YAML node to the Go value encoding/json marshals
 // canonically (maps with sorted keys, float64 numbers). The node tree was
 // charged to the directory's budget (Limits) before, which also refused

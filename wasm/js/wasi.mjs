@@ -5,6 +5,7 @@
 // (evaluation and verification times are arguments).
 
 const EBADF = 8;
+const EINVAL = 28;
 
 /** The error a call throws when the module exits (a trap: the Go runtime
  * calls proc_exit after a fatal error such as memory exhausted). */
@@ -71,6 +72,7 @@ export function wasiImports(memory, log) {
     // pressure (many opens of a large bundle) it does. A host cannot block,
     // so every clock subscription fires at once; anything else is EBADF.
     poll_oneoff: (subs, events, n, nevents) => {
+      if (n === 0) return EINVAL; // WASI: no subscription, nothing to wait for
       const dv = view();
       for (let i = 0; i < n; i++) {
         const sub = subs + 48 * i;

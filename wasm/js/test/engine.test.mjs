@@ -92,3 +92,25 @@ test("times: Date and milliseconds to the millisecond, RFC 3339 to the nanosecon
   assert.throws(() => toTime({}), { code: "ErrArgument" });
   assert.throws(() => toTime(NaN), { code: "ErrArgument" });
 });
+
+test("poll_oneoff answers the Go runtime's sleeps: clock subscriptions fire at once, file descriptors fail", async () => {
+  const { wasiImports } = await import("../wasi.mjs");
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const w = wasiImports(() => memory);
+  const dv = new DataView(memory.buffer);
+  // Two subscriptions (48 bytes each) at 0: a clock (tag 0) and an fd_read (tag 1).
+  dv.setBigUint64(0, 0x1122334455667788n, true);
+  dv.setUint8(8, 0);
+  dv.setBigUint64(24, 5000n, true); // 5 µs
+  dv.setBigUint64(48, 42n, true);
+  dv.setUint8(56, 1);
+  assert.equal(w.poll_oneoff(0, 1024, 2, 2048), 0);
+  assert.equal(dv.getUint32(2048, true), 2, "two events");
+  assert.equal(dv.getBigUint64(1024, true), 0x1122334455667788n, "userdata echoed");
+  assert.equal(dv.getUint16(1024 + 8, true), 0, "the clock fired");
+  assert.equal(dv.getUint8(1024 + 10), 0);
+  assert.equal(dv.getBigUint64(1056, true), 42n);
+  assert.equal(dv.getUint16(1056 + 8, true), 8, "EBADF for a file descriptor");
+  assert.equal(dv.getUint8(1056 + 10), 1);
+  assert.equal(w.poll_oneoff(0, 1024, 0, 2048), 28, "EINVAL for no subscriptions");
+});
