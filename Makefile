@@ -168,16 +168,19 @@ edge: build wasm wasm-tiny
 	bin/edgeflag-edge --config $(EDGE_CONFIG) $(EDGE_FLAGS)
 
 # The edge handlers' tests (edgefn/viewer/test, node --test): CloudFront event
-# fixtures through the Lambda@Edge handlers, a 100 000-request flood (--expose-gc),
-# the origin-request refresh against a local server, the package edgeflag-edge
-# writes run as Lambda would, and the fetch-style worker in workerd (npm, started
-# on 127.0.0.1 and stopped by the test). Test-only npm packages (workerd, esbuild)
-# from edgefn/viewer/package-lock.json, installed on first use.
+# fixtures through the Lambda@Edge handlers, a 100 000-request flood on each
+# module (--expose-gc), the origin-request refresh against a local server, the
+# package edgeflag-edge writes run as Lambda would, and the fetch-style worker in
+# workerd (npm, started on 127.0.0.1 and stopped by the test); the fixtures and
+# the worker run again on the TinyGo module, which the viewer package ships.
+# Test-only npm packages (workerd, esbuild) from edgefn/viewer/package-lock.json,
+# installed on first use.
 EDGE_JS := edgefn/viewer
 edge-test: build wasm wasm-tiny
 	@test -d $(EDGE_JS)/node_modules/workerd -a -d $(EDGE_JS)/node_modules/esbuild || npm ci --prefix $(EDGE_JS) --no-audit --no-fund
 	$(GO) build -o bin/ ./edgefn/viewer/cmd/edgeflag-edge
 	cd $(EDGE_JS) && node --expose-gc --test --test-concurrency=1 test/*.test.mjs
+	cd $(EDGE_JS) && EDGEFLAG_WASM=$(CURDIR)/wasm/dist/edgeflag.tiny.wasm node --expose-gc --test --test-concurrency=1 test/lambda.test.mjs test/workerd.test.mjs
 
 # Lambda packages: edgefn's bootstrap (linux/arm64, -tags lambda.norpc) zipped as
 # dist/edgefn.zip, and the viewer package (make edge, a prerequisite); both sizes
