@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // DecodeOptions tune DecodeLine.
@@ -83,16 +84,16 @@ func (d *lineDecoder) errf(format string, args ...any) error {
 	return fmt.Errorf("byte %d: %s", d.pos, fmt.Sprintf(format, args...))
 }
 
-func (d *lineDecoder) space() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\r', '\n':
-			d.pos++
-		default:
-			return
-		}
+// scanErr words an error of the scanner as errf does.
+func scanErr(err error) error {
+	// The scanner returns its *Error unwrapped.
+	if e, ok := err.(*jsonscan.Error); ok {
+		return fmt.Errorf("byte %d: %s", e.Offset, e.Msg)
 	}
+	return err
 }
+
+func (d *lineDecoder) space() { d.pos = jsonscan.Space(d.data, d.pos) }
 
 func (d *lineDecoder) expect(c byte) error {
 	d.space()
@@ -278,59 +279,30 @@ func (d *lineDecoder) attributes(e *Event, skip bool) error {
 }
 
 func (d *lineDecoder) boolean() (bool, error) {
-	rest := d.data[d.pos:]
-	if len(rest) >= 4 && string(rest[:4]) == "true" {
-		d.pos += 4
-		return true, nil
+	word := "true"
+	if d.data[d.pos] == 'f' {
+		word = "false"
 	}
-	if len(rest) >= 5 && string(rest[:5]) == "false" {
-		d.pos += 5
-		return false, nil
+	end, err := jsonscan.Literal(d.data, d.pos, word)
+	if err != nil {
+		return false, scanErr(err)
 	}
-	return false, d.errf("invalid literal")
+	d.pos = end
+	return word == "true", nil
 }
 
 // number parses a JSON number.
 func (d *lineDecoder) number() (float64, error) {
 	d.space()
-	start := d.pos
-	p := d.pos
-	if p < len(d.data) && d.data[p] == '-' {
-		p++
+	end, err := jsonscan.Number(d.data, d.pos)
+	if err != nil {
+		return 0, scanErr(err)
 	}
-	digits := func() int {
-		n := 0
-		for p < len(d.data) && d.data[p] >= '0' && d.data[p] <= '9' {
-			p++
-			n++
-		}
-		return n
-	}
-	if p < len(d.data) && d.data[p] == '0' {
-		p++
-	} else if digits() == 0 {
-		return 0, d.errf("invalid number")
-	}
-	if p < len(d.data) && d.data[p] == '.' {
-		p++
-		if digits() == 0 {
-			return 0, d.errf("invalid number")
-		}
-	}
-	if p < len(d.data) && (d.data[p] == 'e' || d.data[p] == 'E') {
-		p++
-		if p < len(d.data) && (d.data[p] == '+' || d.data[p] == '-') {
-			p++
-		}
-		if digits() == 0 {
-			return 0, d.errf("invalid number")
-		}
-	}
-	f, err := strconv.ParseFloat(string(d.data[start:p]), 64)
+	f, err := strconv.ParseFloat(string(d.data[d.pos:end]), 64)
 	if err != nil {
 		return 0, d.errf("invalid number")
 	}
-	d.pos = p
+	d.pos = end
 	return f, nil
 }
 
@@ -384,55 +356,30 @@ func parseTime(b []byte) (time.Time, bool) {
 
 // sharedStr parses a string, interned by dec.
 func (d *lineDecoder) sharedStr(dec *Decoder) (string, error) {
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == '"' {
-		if end := d.plainEnd(d.pos + 1); end > 0 {
-			raw := d.data[d.pos+1 : end]
-			if dec != nil {
-				if v, ok := dec.intern[string(raw)]; ok { // no allocation
-					d.pos = end + 1
-					return v, nil
-				}
-			}
-		}
-	}
-	s, err := d.str()
+	b, err := d.content()
 	if err != nil {
 		return "", err
 	}
-	return dec.shared(s), nil
-}
-
-// plainEnd is the index of the closing quote of a string starting at i
-// without escapes or control characters, or -1.
-func (d *lineDecoder) plainEnd(i int) int {
-	for ; i < len(d.data); i++ {
-		c := d.data[i]
-		if c == '"' {
-			return i
-		}
-		if c == '\\' || c < 0x20 {
-			return -1
+	if dec != nil {
+		if v, ok := dec.intern[string(b)]; ok { // no allocation
+			return v, nil
 		}
 	}
-	return -1
+	return dec.shared(string(b)), nil
 }
 
 // name parses a member name, without allocating for the known ones.
 func (d *lineDecoder) name() (string, error) {
-	d.space()
-	if d.pos < len(d.data) && d.data[d.pos] == '"' {
-		if end := d.plainEnd(d.pos + 1); end > 0 {
-			raw := d.data[d.pos+1 : end]
-			for _, k := range memberNames {
-				if string(raw) == k {
-					d.pos = end + 1
-					return k, nil
-				}
-			}
+	b, err := d.content()
+	if err != nil {
+		return "", err
+	}
+	for _, k := range memberNames {
+		if string(b) == k {
+			return k, nil
 		}
 	}
-	return d.str()
+	return string(b), nil
 }
 
 var memberNames = [...]string{"id", "type", "name", "flagKey", "variant", "timestamp", "value", "unit", "attributes", "received", "source",
@@ -440,106 +387,27 @@ var memberNames = [...]string{"id", "type", "name", "flagKey", "variant", "times
 
 // str parses a JSON string.
 func (d *lineDecoder) str() (string, error) {
+	b, err := d.content()
+	return string(b), err
+}
+
+// content parses a JSON string and returns its content: a slice of the
+// line, or of d.buf when it has escapes (valid until the next string). The
+// whole line is valid UTF-8, and unescaping keeps it so (lone surrogates
+// are refused).
+func (d *lineDecoder) content() ([]byte, error) {
 	d.space()
 	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-		return "", d.errf("want a string")
+		return nil, d.errf("want a string")
 	}
-	d.pos++
-	start := d.pos
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			s := d.data[start:d.pos]
-			d.pos++
-			return string(s), nil // the whole line is valid UTF-8
-		}
-		if c == '\\' {
-			return d.strEscaped(start)
-		}
-		if c < 0x20 {
-			return "", d.errf("control character in string")
-		}
-		d.pos++
+	end, out, err := jsonscan.String(d.data, d.pos, d.buf, 0, 0)
+	if err != nil {
+		return nil, scanErr(err)
 	}
-	return "", d.errf("unterminated string")
-}
-
-func (d *lineDecoder) strEscaped(start int) (string, error) {
-	d.buf = append(d.buf[:0], d.data[start:d.pos]...)
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			return string(d.buf), nil // unescaping keeps UTF-8 valid (lone surrogates are refused)
-		case c < 0x20:
-			return "", d.errf("control character in string")
-		case c != '\\':
-			d.buf = append(d.buf, c)
-			d.pos++
-			continue
-		}
-		if d.pos+1 >= len(d.data) {
-			return "", d.errf("unterminated escape")
-		}
-		e := d.data[d.pos+1]
-		d.pos += 2
-		switch e {
-		case '"', '\\', '/':
-			d.buf = append(d.buf, e)
-		case 'b':
-			d.buf = append(d.buf, '\b')
-		case 'f':
-			d.buf = append(d.buf, '\f')
-		case 'n':
-			d.buf = append(d.buf, '\n')
-		case 'r':
-			d.buf = append(d.buf, '\r')
-		case 't':
-			d.buf = append(d.buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return "", d.errf("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				if r >= 0xdc00 || d.pos+1 >= len(d.data) || d.data[d.pos] != '\\' || d.data[d.pos+1] != 'u' {
-					return "", d.errf("lone surrogate")
-				}
-				d.pos += 2
-				r2, ok := d.hex4()
-				if !ok || r2 < 0xdc00 || r2 > 0xdfff {
-					return "", d.errf("lone surrogate")
-				}
-				r = utf16.DecodeRune(r, r2)
-			}
-			d.buf = utf8.AppendRune(d.buf, r)
-		default:
-			return "", d.errf("invalid escape")
-		}
+	b := d.data[d.pos+1 : end-1]
+	if out != nil {
+		d.buf, b = out, out
 	}
-	return "", d.errf("unterminated string")
-}
-
-func (d *lineDecoder) hex4() (rune, bool) {
-	if d.pos+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		var v byte
-		switch {
-		case c >= '0' && c <= '9':
-			v = c - '0'
-		case c >= 'a' && c <= 'f':
-			v = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			v = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(v)
-	}
-	d.pos += 4
-	return r, true
+	d.pos = end
+	return b, nil
 }
