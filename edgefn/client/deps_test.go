@@ -10,13 +10,15 @@ import (
 
 // TestNoAWSDependency: the offline client, its gomobile API and its
 // OpenFeature provider build from the standard library, the verifier and
-// engine (with the zstd decoder), the shared last-known-good files and —
+// engine (with the zstd decoder), the strict JSON scanner
+// (internal/jsonscan), the shared last-known-good files and —
 // for the provider — the OpenFeature SDK. Nothing from AWS, the publisher
 // (go-jose, cel-go) or the rest of edgefn.
 func TestNoAWSDependency(t *testing.T) {
 	allowed := []string{
 		"github.com/edgeflag/edgeflag/bundle/",
 		"github.com/edgeflag/edgeflag/internal/safefile",
+		"github.com/edgeflag/edgeflag/internal/jsonscan",
 		"github.com/edgeflag/edgeflag/edgefn/internal/lkg",
 		"github.com/edgeflag/edgeflag/edgefn/reqjson",
 		"github.com/edgeflag/edgeflag/edgefn/client",

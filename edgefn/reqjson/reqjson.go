@@ -19,8 +19,9 @@ package reqjson
 import (
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // Limits bound a document. Zero fields take the Default values.
@@ -113,6 +114,15 @@ func (p *parser) limitf(format string, args ...any) error {
 	return &Error{Offset: p.pos, Msg: fmt.Sprintf(format, args...), Limit: true}
 }
 
+// scanErr is an error of the scanner as an *Error.
+func scanErr(err error) error {
+	// The scanner returns its *Error unwrapped.
+	if e, ok := err.(*jsonscan.Error); ok {
+		return &Error{Offset: e.Offset, Msg: e.Msg, Limit: e.Limit}
+	}
+	return err
+}
+
 // what names the byte at pos for an error message.
 func (p *parser) what() string {
 	if p.pos >= len(p.data) {
@@ -125,16 +135,7 @@ func (p *parser) what() string {
 	return fmt.Sprintf("byte 0x%02x", c)
 }
 
-func (p *parser) skipSpace() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
-	}
-}
+func (p *parser) skipSpace() { p.pos = jsonscan.Space(p.data, p.pos) }
 
 func (p *parser) value(depth int) (any, error) {
 	if p.pos >= len(p.data) {
@@ -160,10 +161,11 @@ func (p *parser) value(depth int) (any, error) {
 }
 
 func (p *parser) literal(word string) error {
-	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
-		return p.errf("invalid literal, want %s", word)
+	end, err := jsonscan.Literal(p.data, p.pos, word)
+	if err != nil {
+		return scanErr(err)
 	}
-	p.pos += len(word)
+	p.pos = end
 	return nil
 }
 
@@ -263,165 +265,33 @@ func (p *parser) next(closing byte) (done bool, err error) {
 	return false, p.errf("unexpected %s, want ',' or '%c'", p.what(), closing)
 }
 
-// str decodes the string starting at pos (a '"').
+// str decodes the string starting at pos (a '"'). The input is valid
+// UTF-8 (Parse checks it once), so the scanner need not check it again.
 func (p *parser) str() (string, error) {
-	start := p.pos
-	p.pos++
-	// Fast path: no escapes.
-	for i := p.pos; i < len(p.data); i++ {
-		c := p.data[i]
-		if c == '"' {
-			if i-p.pos > p.lim.MaxString {
-				return "", p.limitf("string longer than %d bytes", p.lim.MaxString)
-			}
-			s := string(p.data[p.pos:i])
-			p.pos = i + 1
-			return s, nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			p.pos = i
-			return "", p.errf("unescaped control character 0x%02x in a string", c)
-		}
+	if end := jsonscan.Plain(p.data, p.pos); end > 0 && end-p.pos-2 <= p.lim.MaxString {
+		s := string(p.data[p.pos+1 : end-1])
+		p.pos = end
+		return s, nil
 	}
-	b := p.buf[:0]
-	for {
-		if p.pos >= len(p.data) {
-			p.pos = start
-			return "", p.errf("unterminated string")
-		}
-		if len(b) > p.lim.MaxString {
-			return "", p.limitf("string longer than %d bytes", p.lim.MaxString)
-		}
-		c := p.data[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			p.buf = b
-			if len(b) > p.lim.MaxString {
-				return "", p.limitf("string longer than %d bytes", p.lim.MaxString)
-			}
-			return string(b), nil
-		case c < 0x20:
-			return "", p.errf("unescaped control character 0x%02x in a string", c)
-		case c != '\\':
-			b = append(b, c)
-			p.pos++
-			continue
-		}
-		// escape
-		if p.pos+1 >= len(p.data) {
-			return "", p.errf("unterminated escape")
-		}
-		e := p.data[p.pos+1]
-		p.pos += 2
-		switch e {
-		case '"', '\\', '/':
-			b = append(b, e)
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r, err := p.hex4()
-			if err != nil {
-				return "", err
-			}
-			if utf16.IsSurrogate(r) {
-				if r >= 0xdc00 || p.pos+1 >= len(p.data) || p.data[p.pos] != '\\' || p.data[p.pos+1] != 'u' {
-					return "", p.errf("lone UTF-16 surrogate \\u%04x", r)
-				}
-				p.pos += 2
-				r2, err := p.hex4()
-				if err != nil {
-					return "", err
-				}
-				if r2 < 0xdc00 || r2 > 0xdfff {
-					return "", p.errf("lone UTF-16 surrogate \\u%04x", r)
-				}
-				r = utf16.DecodeRune(r, r2)
-			}
-			b = utf8.AppendRune(b, r)
-		default:
-			p.pos -= 2
-			return "", p.errf("invalid escape '\\%c'", e)
-		}
+	// Escapes, and every error: the scanner's whole path.
+	end, out, err := jsonscan.String(p.data, p.pos, p.buf, 0, p.lim.MaxString)
+	if err != nil {
+		return "", scanErr(err)
 	}
-}
-
-func (p *parser) hex4() (rune, error) {
-	if len(p.data)-p.pos < 4 {
-		return 0, p.errf("truncated \\u escape")
+	s := p.data[p.pos+1 : end-1]
+	if out != nil {
+		p.buf, s = out, out
 	}
-	var r rune
-	for _, c := range p.data[p.pos : p.pos+4] {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, p.errf("invalid \\u escape")
-		}
-		r = r<<4 | rune(d)
-	}
-	p.pos += 4
-	return r, nil
+	p.pos = end
+	return string(s), nil
 }
 
 // number decodes an RFC 8259 number as a float64.
 func (p *parser) number() (any, error) {
 	start := p.pos
-	i := p.pos
-	if i < len(p.data) && p.data[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(p.data) && p.data[i] == '0':
-		i++
-	case i < len(p.data) && p.data[i] >= '1' && p.data[i] <= '9':
-		for i < len(p.data) && p.data[i] >= '0' && p.data[i] <= '9' {
-			i++
-		}
-	default:
-		p.pos = i
-		return nil, p.errf("invalid number")
-	}
-	if i < len(p.data) && p.data[i] == '.' {
-		i++
-		d := i
-		for i < len(p.data) && p.data[i] >= '0' && p.data[i] <= '9' {
-			i++
-		}
-		if i == d {
-			p.pos = i
-			return nil, p.errf("invalid number: no digit after '.'")
-		}
-	}
-	if i < len(p.data) && (p.data[i] == 'e' || p.data[i] == 'E') {
-		i++
-		if i < len(p.data) && (p.data[i] == '+' || p.data[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(p.data) && p.data[i] >= '0' && p.data[i] <= '9' {
-			i++
-		}
-		if i == d {
-			p.pos = i
-			return nil, p.errf("invalid number: no digit in the exponent")
-		}
+	i, err := jsonscan.Number(p.data, start)
+	if err != nil {
+		return nil, scanErr(err)
 	}
 	if i-start > 64 {
 		return nil, p.limitf("number longer than 64 characters")

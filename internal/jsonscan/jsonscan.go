@@ -141,6 +141,23 @@ func Number[T Text](s T, i int) (int, error) {
 	return j, nil
 }
 
+// Plain returns the offset after the closing quote of the string whose
+// opening quote is at s[i] when it holds no escape and no control byte,
+// and -1 otherwise (or when it is not terminated). It is the fast path of
+// String, small enough for the compiler to inline into a caller's own:
+// the content is s[i+1:end-1], and only what String checks beyond the
+// grammar (CheckUTF8, the limit) is left to the caller.
+func Plain[T Text](s T, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		if c := s[j]; c == '"' {
+			return j + 1
+		} else if c == '\\' || c < 0x20 {
+			return -1
+		}
+	}
+	return -1
+}
+
 // String checks the string whose opening quote is at s[i] and returns the
 // offset after its closing quote. When the string holds no escape, out is
 // nil and its content is s[i+1:end-1], untouched; otherwise out is the
@@ -182,8 +199,11 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 		b = append(buf[:0], s[start:j]...)
 	}
 	n := j - start // content length so far
+	if limit <= 0 {
+		limit = int(^uint(0) >> 1)
+	}
 	for j < len(s) {
-		if limit > 0 && n > limit {
+		if n > limit {
 			return j, nil, tooLong(j, limit)
 		}
 		c := s[j]
@@ -198,16 +218,11 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 		case c < 0x20:
 			return j, nil, fail(j, "unescaped control character 0x"+hex2(c)+" in a string")
 		case c != '\\':
-			// A run of plain bytes at once.
-			k := j + 1
-			for k < len(s) && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20 {
-				k++
-			}
 			if keep {
-				b = append(b, s[j:k]...)
+				b = append(b, c)
 			}
-			n += k - j
-			j = k
+			n++
+			j++
 			continue
 		}
 		if j+1 >= len(s) {

@@ -135,7 +135,7 @@ func TestStringRejects(t *testing.T) {
 		{in: "\"\xca\"", mode: CheckUTF8, msg: "invalid UTF-8", at: 2},
 		{in: "\"\\n\xff\"", mode: CheckUTF8, msg: "invalid UTF-8", at: 4},
 		{in: `"abcd"`, limit: 3, msg: "string longer than 3 bytes", at: 1, isLim: true},
-		{in: `"ab\ncd"`, limit: 3, msg: "string longer than 3 bytes", isLim: true, at: 7},
+		{in: `"ab\ncd"`, limit: 3, msg: "string longer than 3 bytes", isLim: true, at: 6},
 		{in: `"\u00e9\u00e9"`, limit: 3, msg: "string longer than 3 bytes", isLim: true, at: 13},
 	} {
 		_, out, err := String(c.in, 0, nil, c.mode, c.limit)
