@@ -9,7 +9,8 @@ import (
 
 // allowedImports is the verifier's purity fence: a TinyGo-clean subset of
 // the standard library plus a zstd decoder (klauspost's, or edgeflag's own
-// in bundle/internal/zstd, per build), the IR and the engine. No
+// in bundle/internal/zstd, per build), the IR, the engine and the JSON
+// scanner (internal/jsonscan, under the engine's fence). No
 // JOSE library, no encoding/json or other reflection-based decoding, no
 // fmt, no IO.
 var allowedImports = map[string]bool{
@@ -22,6 +23,7 @@ var allowedImports = map[string]bool{
 	"github.com/edgeflag/edgeflag/bundle/internal/ed25519": true,
 	"github.com/edgeflag/edgeflag/bundle/ir":               true,
 	"github.com/edgeflag/edgeflag/bundle/eval":             true,
+	"github.com/edgeflag/edgeflag/internal/jsonscan":       true,
 }
 
 // ownedImports: each zstd decoder and each Ed25519/SHA-256 implementation

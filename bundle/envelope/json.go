@@ -2,13 +2,15 @@ package envelope
 
 import (
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // jsonScanner reads the two small JSON documents a verifier meets — the
 // protected header and a JWKS — strictly and without reflection, so the
-// package builds under TinyGo and cannot be tricked by a lenient decoder:
+// package builds under TinyGo and cannot be tricked by a lenient decoder
+// (the tokens are internal/jsonscan's; objects and arrays are read here):
 //
 //   - the input is exactly one JSON value (RFC 8259) with optional
 //     whitespace around it; anything after it is an error;
@@ -47,16 +49,17 @@ func (e *jsonError) Error() string { return "at byte " + strconv.Itoa(e.off) + "
 
 func (s *jsonScanner) fail(msg string) error { return &jsonError{off: s.i, msg: msg} }
 
-func (s *jsonScanner) ws() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+// scanErr is an error of the scanner as a *jsonError.
+func scanErr(err error) error {
+	// The scanner returns its *Error unwrapped (errors.As would link
+	// reflection into the wasm module).
+	if e, ok := err.(*jsonscan.Error); ok {
+		return &jsonError{off: e.Offset, msg: e.Msg}
 	}
+	return err
 }
+
+func (s *jsonScanner) ws() { s.i = jsonscan.Space(s.data, s.i) }
 
 // peek returns the next non-space byte, or 0 at the end (a NUL byte in
 // the input is never valid where peek's callers look, and end and scalar
@@ -183,156 +186,39 @@ func (s *jsonScanner) scalar() (jsonKind, string, error) {
 }
 
 func (s *jsonScanner) lit(word string) error {
-	if len(s.data)-s.i < len(word) || string(s.data[s.i:s.i+len(word)]) != word {
-		return s.fail("invalid literal")
-	}
-	s.i += len(word)
-	return nil
+	end, err := jsonscan.Literal(s.data, s.i, word)
+	s.i = end
+	return scanErr(err)
 }
 
 // num consumes a number (RFC 8259 grammar) and returns its text.
 func (s *jsonScanner) num() (string, error) {
 	start := s.i
-	if s.data[s.i] == '-' {
-		s.i++
+	end, err := jsonscan.Number(s.data, start)
+	s.i = end
+	if err != nil {
+		return "", scanErr(err)
 	}
-	switch {
-	case s.i < len(s.data) && s.data[s.i] == '0':
-		s.i++
-	case s.digits() == 0:
-		return "", s.fail("invalid number")
-	}
-	if s.i < len(s.data) && s.data[s.i] == '.' {
-		s.i++
-		if s.digits() == 0 {
-			return "", s.fail("invalid number")
-		}
-	}
-	if s.i < len(s.data) && (s.data[s.i] == 'e' || s.data[s.i] == 'E') {
-		s.i++
-		if s.i < len(s.data) && (s.data[s.i] == '+' || s.data[s.i] == '-') {
-			s.i++
-		}
-		if s.digits() == 0 {
-			return "", s.fail("invalid number")
-		}
-	}
-	return string(s.data[start:s.i]), nil
-}
-
-func (s *jsonScanner) digits() int {
-	n := 0
-	for s.i < len(s.data) && s.data[s.i] >= '0' && s.data[s.i] <= '9' {
-		s.i++
-		n++
-	}
-	return n
+	return string(s.data[start:end]), nil
 }
 
 // str consumes a string and returns it unescaped.
 func (s *jsonScanner) str() (string, error) {
-	s.i++ // opening quote
-	start := s.i
-	// Fast path: no escapes.
-	for s.i < len(s.data) {
-		c := s.data[s.i]
-		if c == '"' {
-			v := s.data[start:s.i]
-			if !utf8.Valid(v) {
-				return "", s.fail("string is not valid UTF-8")
-			}
-			s.i++
-			return string(v), nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", s.fail("control character in string")
-		}
-		s.i++
+	if end := jsonscan.Plain(s.data, s.i); end > 0 && utf8.Valid(s.data[s.i+1:end-1]) { // inlined: the common case
+		v := string(s.data[s.i+1 : end-1])
+		s.i = end
+		return v, nil
 	}
-	buf := append([]byte(nil), s.data[start:s.i]...)
-	for s.i < len(s.data) {
-		c := s.data[s.i]
-		switch {
-		case c == '"':
-			if !utf8.Valid(buf) {
-				return "", s.fail("string is not valid UTF-8")
-			}
-			s.i++
-			return string(buf), nil
-		case c < 0x20:
-			return "", s.fail("control character in string")
-		case c != '\\':
-			buf = append(buf, c)
-			s.i++
-			continue
-		}
-		s.i++ // backslash
-		if s.i >= len(s.data) {
-			break
-		}
-		e := s.data[s.i]
-		s.i++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, err := s.hex4()
-			if err != nil {
-				return "", err
-			}
-			if utf16.IsSurrogate(r) {
-				if r >= 0xDC00 || len(s.data)-s.i < 2 || s.data[s.i] != '\\' || s.data[s.i+1] != 'u' {
-					return "", s.fail("lone surrogate in string")
-				}
-				s.i += 2
-				lo, err := s.hex4()
-				if err != nil {
-					return "", err
-				}
-				r = utf16.DecodeRune(r, lo)
-				if r == utf8.RuneError {
-					return "", s.fail("invalid surrogate pair in string")
-				}
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", s.fail("invalid escape in string")
-		}
+	// Escapes, and every error: the scanner's whole path.
+	end, out, err := jsonscan.String(s.data, s.i, nil, jsonscan.CheckUTF8, 0)
+	if err != nil {
+		s.i = end
+		return "", scanErr(err)
 	}
-	return "", s.fail("unterminated string")
-}
-
-func (s *jsonScanner) hex4() (rune, error) {
-	if len(s.data)-s.i < 4 {
-		return 0, s.fail("short \\u escape")
+	v := s.data[s.i+1 : end-1]
+	if out != nil {
+		v = out
 	}
-	var r rune
-	for _, c := range s.data[s.i : s.i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, s.fail("invalid \\u escape")
-		}
-	}
-	s.i += 4
-	return r, nil
+	s.i = end
+	return string(v), nil
 }
