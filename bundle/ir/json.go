@@ -2,8 +2,8 @@ package ir
 
 import (
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // maxJSONDepth bounds the nesting of variant values.
@@ -89,44 +89,27 @@ type jsonParser[T string | []byte] struct {
 	build bool
 }
 
-// validUTF8 is utf8.Valid or utf8.ValidString, whichever s is.
-func validUTF8[T string | []byte](s T) bool {
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		// string of a short slice: a stack copy for []byte, nothing for
-		// a string.
-		r, n := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && n == 1 {
-			return false
-		}
-		i += n
-	}
-	return true
-}
-
-func (p *jsonParser[T]) ws() {
-	for p.i < len(p.data) {
-		switch p.data[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
+func (p *jsonParser[T]) ws() { p.i = jsonscan.Space(p.data, p.i) }
 
 func (p *jsonParser[T]) fail(what string) error {
 	return errf("JSON: ", what, " at offset ", itoa(p.i))
 }
 
-func (p *jsonParser[T]) lit(s string, v any) (any, error) {
-	if len(p.data)-p.i < len(s) || string(p.data[p.i:p.i+len(s)]) != s {
-		return nil, p.fail("invalid literal")
+// scanFail is an error of the scanner (at its own offset) worded as fail
+// words one.
+func scanFail(err error) error {
+	if e, ok := err.(*jsonscan.Error); ok {
+		return errf("JSON: ", e.Msg, " at offset ", itoa(e.Offset))
 	}
-	p.i += len(s)
+	return err
+}
+
+func (p *jsonParser[T]) lit(s string, v any) (any, error) {
+	end, err := jsonscan.Literal(p.data, p.i, s)
+	if err != nil {
+		return nil, scanFail(err)
+	}
+	p.i = end
 	return v, nil
 }
 
@@ -251,162 +234,53 @@ func (p *jsonParser[T]) array(depth int) (any, error) {
 }
 
 // str reads a string starting at its opening quote and, when building,
-// returns it unescaped (a lone surrogate escape becomes U+FFFD). Raw bytes
-// must be valid UTF-8 (RFC 8259).
+// returns it unescaped (a lone surrogate escape becomes U+FFFD, as
+// encoding/json decodes it). Raw bytes must be valid UTF-8 (RFC 8259).
 func (p *jsonParser[T]) str() (string, error) {
-	p.i++ // opening quote
-	start := p.i
-	for p.i < len(p.data) { // fast path: no escapes
-		c := p.data[p.i]
-		if c == '"' {
-			p.i++
-			if !validUTF8(p.data[start : p.i-1]) {
-				return "", p.fail("invalid UTF-8 in string")
-			}
-			if !p.build {
-				return "", nil
-			}
-			if len(p.src) != len(p.data) {
-				p.src = string(p.data)
-			}
-			return p.src[start : p.i-1], nil
+	start := p.i + 1
+	end := jsonscan.Plain(p.data, p.i) // inlined: the common case
+	var out []byte
+	if end < 0 || !jsonscan.ValidUTF8(p.data[start:end-1]) {
+		// Escapes, and every error: the scanner's whole path.
+		mode := jsonscan.CheckUTF8 | jsonscan.ReplaceSurrogates
+		if !p.build {
+			mode |= jsonscan.Discard
 		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		p.i++
-	}
-	var buf []byte
-	if p.build {
-		buf = append(buf, p.data[start:p.i]...)
-	}
-	for p.i < len(p.data) {
-		c := p.data[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			// Escapes are ASCII, so the raw span is valid UTF-8 exactly
-			// when the unescaped string is.
-			if !validUTF8(p.data[start : p.i-1]) {
-				return "", p.fail("invalid UTF-8 in string")
-			}
-			return string(buf), nil
-		case c < 0x20:
-			return "", p.fail("control character in string")
-		case c != '\\':
-			if p.build {
-				buf = append(buf, c)
-			}
-			p.i++
-			continue
-		}
-		p.i++
-		if p.i >= len(p.data) {
-			return "", p.fail("unexpected end in string")
-		}
-		e := p.data[p.i]
-		p.i++
-		var r rune
-		switch e {
-		case '"', '\\', '/':
-			r = rune(e)
-		case 'b':
-			r = '\b'
-		case 'f':
-			r = '\f'
-		case 'n':
-			r = '\n'
-		case 'r':
-			r = '\r'
-		case 't':
-			r = '\t'
-		case 'u':
-			var err error
-			if r, err = p.hex4(); err != nil {
-				return "", err
-			}
-			if utf16.IsSurrogate(r) {
-				// A high surrogate followed by an escaped low one is one
-				// code point; anything else is replaced.
-				lone := utf8.RuneError
-				if p.i+1 < len(p.data) && p.data[p.i] == '\\' && p.data[p.i+1] == 'u' {
-					save := p.i
-					p.i += 2
-					lo, err := p.hex4()
-					if err != nil {
-						return "", err
-					}
-					if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
-						lone = dec
-					} else {
-						p.i = save
-					}
-				}
-				r = lone
-			}
-		default:
-			return "", p.fail("invalid escape")
-		}
-		if p.build {
-			buf = utf8.AppendRune(buf, r)
+		var err error
+		if end, out, err = jsonscan.String(p.data, p.i, nil, mode, 0); err != nil {
+			return "", scanFail(err)
 		}
 	}
-	return "", p.fail("unterminated string")
-}
-
-// hex4 reads the four hex digits of a \u escape.
-func (p *jsonParser[T]) hex4() (rune, error) {
-	if len(p.data)-p.i < 4 {
-		return 0, p.fail("short \\u escape")
+	p.i = end
+	if !p.build {
+		return "", nil
 	}
-	var r rune
-	for k := p.i; k < p.i+4; k++ {
-		c := p.data[k]
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c-'a') + 10
-		case c >= 'A' && c <= 'F':
-			r |= rune(c-'A') + 10
-		default:
-			return 0, p.fail("invalid \\u escape")
-		}
+	if out != nil {
+		return string(out), nil
 	}
-	p.i += 4
-	return r, nil
+	if len(p.src) != len(p.data) {
+		p.src = string(p.data)
+	}
+	return p.src[start : end-1], nil
 }
 
 // num reads a number with RFC 8259's grammar (no leading zeros, digits
 // after '.' and 'e') that fits a float64.
 func (p *jsonParser[T]) num() (any, error) {
 	start := p.i
-	if p.data[p.i] == '-' {
-		p.i++
+	end, err := jsonscan.Number(p.data, start)
+	if err != nil {
+		return nil, scanFail(err)
 	}
-	intStart := p.i
-	if n := p.digits(); n == 0 {
-		return nil, p.fail("invalid number")
-	} else if n > 1 && p.data[intStart] == '0' {
+	if end < len(p.data) && p.data[end] >= '0' && p.data[end] <= '9' {
+		// The scanner stops after a leading 0; the digits after it
+		// would be refused as trailing data, but this says why.
+		for p.i = end; p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9'; p.i++ {
+		}
 		return nil, p.fail("leading zero in number")
 	}
-	if p.i < len(p.data) && p.data[p.i] == '.' {
-		p.i++
-		if p.digits() == 0 {
-			return nil, p.fail("invalid number fraction")
-		}
-	}
-	if p.i < len(p.data) && (p.data[p.i] == 'e' || p.data[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.data) && (p.data[p.i] == '+' || p.data[p.i] == '-') {
-			p.i++
-		}
-		if p.digits() == 0 {
-			return nil, p.fail("invalid number exponent")
-		}
-	}
-	f, err := strconv.ParseFloat(string(p.data[start:p.i]), 64)
+	p.i = end
+	f, err := strconv.ParseFloat(string(p.data[start:end]), 64)
 	if err != nil {
 		return nil, p.fail("number out of range")
 	}
@@ -414,13 +288,4 @@ func (p *jsonParser[T]) num() (any, error) {
 		return nil, nil
 	}
 	return f, nil
-}
-
-func (p *jsonParser[T]) digits() int {
-	n := 0
-	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-		p.i++
-		n++
-	}
-	return n
 }
