@@ -1,11 +1,13 @@
 package main
 
 import (
+	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/edgeflag/edgeflag/bundle/eval"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // contextDecoder decodes evaluation contexts with as few allocations as it
@@ -13,11 +15,11 @@ import (
 // object under wazero, against 15 ns natively) and a context is decoded
 // per call. It keeps one map and one copy of the JSON across calls:
 // top-level keys and string values without escapes are slices of the
-// copy, and the map is cleared and refilled. Escaped strings and numbers
-// go through ir.ParseJSON, the engine's own parser, and a context with a
-// nested object or array is decoded by it whole, so the grammar and limits
-// are exactly its own (FuzzContextMatchesParseJSON holds the two to the
-// same results).
+// copy, and the map is cleared and refilled. Strings and numbers are read
+// with internal/jsonscan in the modes of ir.ParseJSON, the engine's own
+// parser (which uses it too), and a context with a nested object or array
+// is decoded by ir.ParseJSON whole, so the grammar and limits are exactly
+// its own (FuzzContextMatchesParseJSON holds the two to the same results).
 //
 // The decoded context is valid until the next decode: its strings alias
 // the copy, which the next decode overwrites. The engine keeps nothing of
@@ -25,6 +27,7 @@ import (
 type contextDecoder struct {
 	src []byte       // copy of the last JSON decoded; strings alias it
 	ctx eval.Context // the last context decoded (nil: none yet)
+	buf []byte       // scratch for unescaping strings
 }
 
 // decode returns the context data encodes. Equal bytes give the same
@@ -63,7 +66,7 @@ var errNested = &contextError{msg: "nested value"}
 // object decodes the top-level object of d.src into d.ctx.
 func (d *contextDecoder) object() error {
 	s := d.src
-	i := skipWS(s, 0)
+	i := jsonscan.Space(s, 0)
 	if len(s) == 0 || i == len(s) {
 		if len(s) == 0 {
 			return nil // no bytes: the empty context
@@ -73,7 +76,7 @@ func (d *contextDecoder) object() error {
 	if s[i] != '{' {
 		return errf("not a JSON object", i)
 	}
-	i = skipWS(s, i+1)
+	i = jsonscan.Space(s, i+1)
 	if i < len(s) && s[i] == '}' {
 		return d.end(i + 1)
 	}
@@ -85,11 +88,11 @@ func (d *contextDecoder) object() error {
 		if err != nil {
 			return err
 		}
-		i = skipWS(s, next)
+		i = jsonscan.Space(s, next)
 		if i >= len(s) || s[i] != ':' {
 			return errf("expected ':'", i)
 		}
-		i = skipWS(s, i+1)
+		i = jsonscan.Space(s, i+1)
 		if i >= len(s) {
 			return errf("unexpected end", i)
 		}
@@ -109,20 +112,28 @@ func (d *contextDecoder) object() error {
 			v, next = nil, i+4
 		case c == '{' || c == '[':
 			return errNested
-		default: // numbers (and errors): the engine's parser
-			next = skipValue(s, i)
-			if v, err = ir.ParseJSON(s[i:next]); err != nil {
-				return errf(err.Error(), i)
+		case c == '-' || (c >= '0' && c <= '9'):
+			if next, err = jsonscan.Number(s, i); err != nil {
+				return scanErr(err)
 			}
+			// A leading zero ends the number: the digit after it is
+			// refused below as ParseJSON refuses it.
+			f, perr := strconv.ParseFloat(string(s[i:next]), 64)
+			if perr != nil {
+				return errf("number out of range", i)
+			}
+			v = f
+		default:
+			return errf("unexpected character", i)
 		}
 		d.ctx[key] = v
-		i = skipWS(s, next)
+		i = jsonscan.Space(s, next)
 		if i >= len(s) {
 			return errf("unexpected end", i)
 		}
 		switch s[i] {
 		case ',':
-			i = skipWS(s, i+1)
+			i = jsonscan.Space(s, i+1)
 			continue
 		case '}':
 			return d.end(i + 1)
@@ -133,38 +144,31 @@ func (d *contextDecoder) object() error {
 
 // end checks that nothing but whitespace follows the object.
 func (d *contextDecoder) end(i int) error {
-	if i = skipWS(d.src, i); i != len(d.src) {
+	if i = jsonscan.Space(d.src, i); i != len(d.src) {
 		return errf("trailing data", i)
 	}
 	return nil
 }
 
 // str reads the string starting at d.src[i] and returns it and the index
-// after it. Without escapes it is a slice of d.src (no allocation);
-// with escapes ir.ParseJSON unescapes it.
+// after it. Without escapes it is a slice of d.src (no allocation); with
+// escapes, a copy of its unescaped content.
 func (d *contextDecoder) str(i int) (string, int, error) {
-	s := d.src
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
-		case c == '"':
-			raw := s[i+1 : j]
-			if !utf8.Valid(raw) {
-				return "", 0, errf("invalid UTF-8 in string", i)
-			}
-			return unsafe.String(unsafe.SliceData(raw), len(raw)), j + 1, nil
-		case c == '\\':
-			end := skipString(s, i)
-			v, err := ir.ParseJSON(s[i:end])
-			if err != nil {
-				return "", 0, errf(err.Error(), i)
-			}
-			str, _ := v.(string)
-			return str, end, nil
-		case c < 0x20:
-			return "", 0, errf("control character in string", j)
-		}
+	if end := jsonscan.Plain(d.src, i); end > 0 && utf8.Valid(d.src[i+1:end-1]) { // inlined: the common case
+		raw := d.src[i+1 : end-1]
+		return unsafe.String(unsafe.SliceData(raw), len(raw)), end, nil
 	}
-	return "", 0, errf("unterminated string", i)
+	// Escapes, and every error: the scanner's whole path.
+	end, out, err := jsonscan.String(d.src, i, d.buf, jsonscan.CheckUTF8|jsonscan.ReplaceSurrogates, 0)
+	if err != nil {
+		return "", 0, scanErr(err)
+	}
+	if out != nil {
+		d.buf = out
+		return string(out), end, nil
+	}
+	raw := d.src[i+1 : end-1]
+	return unsafe.String(unsafe.SliceData(raw), len(raw)), end, nil
 }
 
 func hasPrefix(s []byte, p string) bool { return len(s) >= len(p) && string(s[:len(p)]) == p }
@@ -173,6 +177,14 @@ func hasPrefix(s []byte, p string) bool { return len(s) >= len(p) && string(s[:l
 type contextError struct{ msg string }
 
 func (e *contextError) Error() string { return e.msg }
+
+// scanErr is an error of the scanner, worded as errf words one.
+func scanErr(err error) error {
+	if e, ok := err.(*jsonscan.Error); ok {
+		return errf(e.Msg, e.Offset)
+	}
+	return err
+}
 
 func errf(what string, at int) error {
 	return &contextError{msg: "JSON: " + what + " (context offset " + itoa(at) + ")"}

@@ -13,13 +13,14 @@ import (
 )
 
 // allowedImports is the guest's fence: of edgeflag, only the verifier,
-// the engine and the IR; of the standard library, a small TinyGo-clean
+// the engine, the IR and their JSON scanner; of the standard library, a small TinyGo-clean
 // subset (no fmt, no reflection-based encoding, no goroutine machinery).
 var allowedImports = map[string]bool{
-	"github.com/edgeflag/edgeflag/bundle/envelope": true,
-	"github.com/edgeflag/edgeflag/bundle/eval":     true,
-	"github.com/edgeflag/edgeflag/bundle/ir":       true,
-	"math":                                         true, "runtime": true, "sort": true, "strconv": true, "time": true, "unicode/utf8": true, "unsafe": true,
+	"github.com/edgeflag/edgeflag/bundle/envelope":   true,
+	"github.com/edgeflag/edgeflag/bundle/eval":       true,
+	"github.com/edgeflag/edgeflag/bundle/ir":         true,
+	"github.com/edgeflag/edgeflag/internal/jsonscan": true,
+	"math": true, "runtime": true, "sort": true, "strconv": true, "time": true, "unicode/utf8": true, "unsafe": true,
 }
 
 func TestGuestImports(t *testing.T) {

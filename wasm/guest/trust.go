@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgeflag/edgeflag/bundle/envelope"
 	"github.com/edgeflag/edgeflag/bundle/ir"
+	"github.com/edgeflag/edgeflag/internal/jsonscan"
 )
 
 // maxTrustDoc bounds the trust document (a JWKS of a few keys and a few
@@ -180,35 +181,28 @@ type member struct {
 // only finds the boundaries of strings, nested values and scalars.
 func members(data []byte) []member {
 	var out []member
-	i := skipWS(data, 0)
+	i := jsonscan.Space(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return nil
 	}
 	i++
 	for {
-		i = skipWS(data, i)
+		i = jsonscan.Space(data, i)
 		if i >= len(data) || data[i] == '}' {
 			return out
 		}
 		if data[i] == ',' {
-			i = skipWS(data, i+1)
+			i = jsonscan.Space(data, i+1)
 		}
 		ks := i
 		i = skipString(data, i)
 		key := data[ks:i]
-		i = skipWS(data, i)
-		i = skipWS(data, i+1) // ':'
+		i = jsonscan.Space(data, i)
+		i = jsonscan.Space(data, i+1) // ':'
 		vs := i
 		i = skipValue(data, i)
 		out = append(out, member{key: key, value: data[vs:i]})
 	}
-}
-
-func skipWS(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // skipString returns the index after the string starting at data[i] ('"'),
