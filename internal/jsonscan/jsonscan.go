@@ -33,7 +33,6 @@ package jsonscan
 
 import (
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -54,8 +53,6 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string { return "at byte " + strconv.Itoa(e.Offset) + ": " + e.Msg }
-
-func fail(off int, msg string) error { return &Error{Offset: off, Msg: msg} }
 
 // Mode selects String's checks.
 type Mode uint8
@@ -92,7 +89,7 @@ func Space[T Text](s T, i int) int {
 // the offset after it.
 func Literal[T Text](s T, i int, word string) (int, error) {
 	if len(s)-i < len(word) || string(s[i:i+len(word)]) != word {
-		return i, fail(i, "invalid literal, want "+word)
+		return i, badLiteral(i, word)
 	}
 	return i + len(word), nil
 }
@@ -185,12 +182,10 @@ func String[T Text](s T, i int, buf []byte, mode Mode, limit int) (end int, out 
 	return len(s), nil, fail(i, "unterminated string")
 }
 
-func tooLong(off, limit int) error {
-	return &Error{Offset: off, Msg: "string longer than " + strconv.Itoa(limit) + " bytes", Limit: true}
-}
-
 // unescape is String from the first escape or control byte at s[j] of the
-// string whose quote is at s[q].
+// string whose quote is at s[q]. It is written for size as much as speed
+// (it is linked into the wasm modules once per input type): errors are
+// built out of line, surrogates are decoded in place.
 func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []byte, error) {
 	start := q + 1
 	keep := mode&Discard == 0
@@ -207,17 +202,18 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 			return j, nil, tooLong(j, limit)
 		}
 		c := s[j]
-		switch {
-		case c == '"':
+		if c == '"' {
 			// Escapes are ASCII and decode to valid UTF-8, so the raw
 			// bytes are valid exactly when the content is.
 			if mode&CheckUTF8 != 0 && !ValidUTF8(s[start:j]) {
 				return j, nil, fail(j, "invalid UTF-8 in string")
 			}
 			return j + 1, b, nil
-		case c < 0x20:
-			return j, nil, fail(j, "unescaped control character 0x"+hex2(c)+" in a string")
-		case c != '\\':
+		}
+		if c < 0x20 {
+			return j, nil, control(j, c)
+		}
+		if c != '\\' {
 			if keep {
 				b = append(b, c)
 			}
@@ -228,10 +224,9 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 		if j+1 >= len(s) {
 			return j, nil, fail(q, "unterminated string")
 		}
-		var r rune
-		switch e := s[j+1]; e {
+		r := rune(s[j+1])
+		switch r {
 		case '"', '\\', '/':
-			r = rune(e)
 		case 'b':
 			r = '\b'
 		case 'f':
@@ -243,66 +238,48 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 		case 't':
 			r = '\t'
 		case 'u':
-			var err error
-			if r, err = hex4(s, j+2); err != nil {
-				return j, nil, err
+			if r = hex4(s, j+2); r < 0 {
+				return j, nil, badHex(j+2, r)
 			}
-			j += 6
-			if utf16.IsSurrogate(r) {
-				if r, j, err = surrogate(s, j, r, mode); err != nil {
-					return j, nil, err
+			j += 4
+			if r >= 0xd800 && r < 0xe000 {
+				// A high surrogate followed by an escaped low one is one
+				// code point; any other is lone.
+				lo := rune(-3)
+				if r < 0xdc00 && j+3 < len(s) && s[j+2] == '\\' && s[j+3] == 'u' {
+					if lo = hex4(s, j+4); lo < 0 {
+						return j, nil, badHex(j+4, lo)
+					}
+				}
+				switch {
+				case lo >= 0xdc00 && lo < 0xe000:
+					r = (r-0xd800)<<10 | (lo - 0xdc00) + 0x10000
+					j += 6
+				case mode&ReplaceSurrogates != 0:
+					r = utf8.RuneError
+				default:
+					return j - 4, nil, lone(j-4, r)
 				}
 			}
-			if keep {
-				b = utf8.AppendRune(b, r)
-			}
-			n += utf8.RuneLen(r)
-			continue
 		default:
-			return j, nil, fail(j, "invalid escape '\\"+string(rune(e))+"' in a string")
+			return j, nil, badEscape(j, byte(r))
 		}
 		if keep {
-			b = append(b, byte(r))
+			b = utf8.AppendRune(b, r)
+			n = len(b)
+		} else {
+			n += utf8.RuneLen(r)
 		}
-		n++
 		j += 2
 	}
 	return len(s), nil, fail(q, "unterminated string")
 }
 
-// surrogate completes the surrogate r whose escape ends before s[j]: a
-// high surrogate followed by an escaped low one is one code point; any
-// other is refused, or U+FFFD with ReplaceSurrogates.
-func surrogate[T Text](s T, j int, r rune, mode Mode) (rune, int, error) {
-	pair := r < 0xdc00 && j+1 < len(s) && s[j] == '\\' && s[j+1] == 'u'
-	if mode&ReplaceSurrogates != 0 {
-		if pair {
-			lo, err := hex4(s, j+2)
-			if err != nil {
-				return 0, j, err
-			}
-			if dec := utf16.DecodeRune(r, lo); dec != utf8.RuneError {
-				return dec, j + 6, nil
-			}
-		}
-		return utf8.RuneError, j, nil
-	}
-	if pair {
-		lo, err := hex4(s, j+2)
-		if err != nil {
-			return 0, j, err
-		}
-		if lo >= 0xdc00 && lo <= 0xdfff {
-			return utf16.DecodeRune(r, lo), j + 6, nil
-		}
-	}
-	return 0, j - 6, fail(j-6, "lone UTF-16 surrogate \\u"+hex2(byte(r>>8))+hex2(byte(r)))
-}
-
-// hex4 decodes the four hex digits of a \u escape at s[i].
-func hex4[T Text](s T, i int) (rune, error) {
+// hex4 decodes the four hex digits of a \u escape at s[i]: -1 when there
+// are fewer than four bytes, -2 when one is not a hex digit.
+func hex4[T Text](s T, i int) rune {
 	if len(s)-i < 4 {
-		return 0, fail(i, "short \\u escape")
+		return -1
 	}
 	var r rune
 	for k := i; k < i+4; k++ {
@@ -315,11 +292,41 @@ func hex4[T Text](s T, i int) (rune, error) {
 		case c >= 'A' && c <= 'F':
 			c -= 'A' - 10
 		default:
-			return 0, fail(i, "invalid \\u escape")
+			return -2
 		}
 		r = r<<4 | rune(c)
 	}
-	return r, nil
+	return r
+}
+
+// The errors, out of line and not generic: one copy each in a binary.
+
+//go:noinline
+func fail(off int, msg string) error { return &Error{Offset: off, Msg: msg} }
+
+func tooLong(off, limit int) error {
+	return &Error{Offset: off, Msg: "string longer than " + strconv.Itoa(limit) + " bytes", Limit: true}
+}
+
+func badHex(off int, code rune) error {
+	if code == -1 {
+		return fail(off, "short \\u escape")
+	}
+	return fail(off, "invalid \\u escape")
+}
+
+func badLiteral(off int, word string) error { return fail(off, "invalid literal, want "+word) }
+
+func control(off int, c byte) error {
+	return fail(off, "unescaped control character 0x"+hex2(c)+" in a string")
+}
+
+func badEscape(off int, e byte) error {
+	return fail(off, "invalid escape '\\"+string(rune(e))+"' in a string")
+}
+
+func lone(off int, r rune) error {
+	return fail(off, "lone UTF-16 surrogate \\u"+hex2(byte(r>>8))+hex2(byte(r)))
 }
 
 func hex2(c byte) string {
