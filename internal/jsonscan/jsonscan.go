@@ -44,7 +44,7 @@ type Text interface{ string | []byte }
 type Error struct {
 	// Offset is the byte offset of the input where the problem was found.
 	Offset int
-	// Msg says what is wrong, e.g. "invalid escape '\x' in a string".
+	// Msg says what is wrong, e.g. "invalid escape in a string".
 	Msg string
 	// Limit is set when the input is well-formed but over a bound the
 	// caller asked for (the limit of String).
@@ -89,7 +89,7 @@ func Space[T Text](s T, i int) int {
 // the offset after it.
 func Literal[T Text](s T, i int, word string) (int, error) {
 	if len(s)-i < len(word) || string(s[i:i+len(word)]) != word {
-		return i, badLiteral(i, word)
+		return i, fail(i, "invalid literal")
 	}
 	return i + len(word), nil
 }
@@ -211,7 +211,7 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 			return j + 1, b, nil
 		}
 		if c < 0x20 {
-			return j, nil, control(j, c)
+			return j, nil, fail(j, "unescaped control character in a string")
 		}
 		if c != '\\' {
 			if keep {
@@ -258,11 +258,11 @@ func unescape[T Text](s T, q, j int, buf []byte, mode Mode, limit int) (int, []b
 				case mode&ReplaceSurrogates != 0:
 					r = utf8.RuneError
 				default:
-					return j - 4, nil, lone(j-4, r)
+					return j - 4, nil, fail(j-4, "lone UTF-16 surrogate in a string")
 				}
 			}
 		default:
-			return j, nil, badEscape(j, byte(r))
+			return j, nil, fail(j, "invalid escape in a string")
 		}
 		if keep {
 			b = utf8.AppendRune(b, r)
@@ -313,25 +313,6 @@ func badHex(off int, code rune) error {
 		return fail(off, "short \\u escape")
 	}
 	return fail(off, "invalid \\u escape")
-}
-
-func badLiteral(off int, word string) error { return fail(off, "invalid literal, want "+word) }
-
-func control(off int, c byte) error {
-	return fail(off, "unescaped control character 0x"+hex2(c)+" in a string")
-}
-
-func badEscape(off int, e byte) error {
-	return fail(off, "invalid escape '\\"+string(rune(e))+"' in a string")
-}
-
-func lone(off int, r rune) error {
-	return fail(off, "lone UTF-16 surrogate \\u"+hex2(byte(r>>8))+hex2(byte(r)))
-}
-
-func hex2(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&15]})
 }
 
 // ValidUTF8 is utf8.Valid or utf8.ValidString, whichever s is, with an
