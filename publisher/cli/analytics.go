@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/edgeflag/edgeflag/publisher/eventlog"
-	"github.com/edgeflag/edgeflag/publisher/store"
 )
 
 // AnalyticsRow is one line of `edgeflag analytics`: the evaluations of a
@@ -69,8 +68,8 @@ func (e *Env) analytics(ctx context.Context, name string, args []string) error {
 	if len(pos) > 0 {
 		return e.usageErr(fs, "unexpected argument %q", pos[0])
 	}
-	if *storeURL == "" || *project == "" || *envName == "" {
-		return e.usageErr(fs, "--store, --project and --env are required")
+	if err := e.requireTarget(fs, *storeURL, *project, *envName); err != nil {
+		return err
 	}
 	now, err := e.parseNow(*nowFlag)
 	if err != nil {
@@ -83,9 +82,9 @@ func (e *Env) analytics(ctx context.Context, name string, args []string) error {
 	if !from.Before(now) {
 		return invalidf("--since %s is not before %s", from.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	out := AnalyticsJSON{Project: *project, Environment: *envName, Since: eventlog.HourOf(from).Format(time.RFC3339), Until: now.UTC().Format(time.RFC3339), Flag: *flagKey}
 	var emit func(AnalyticsRow) error

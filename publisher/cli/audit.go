@@ -36,10 +36,7 @@ func (e *Env) audit(ctx context.Context, name string, args []string) error {
 	if len(pos) > 0 {
 		return e.usageErr(fs, "unexpected argument %q", pos[0])
 	}
-	if *storeURL == "" || *project == "" || *envName == "" {
-		return e.usageErr(fs, "--store, --project and --env are required")
-	}
-	if err := checkNames("--project", *project, "--env", *envName); err != nil {
+	if err := e.requireTarget(fs, *storeURL, *project, *envName); err != nil {
 		return err
 	}
 	blob, err := openStore(ctx, *storeURL)

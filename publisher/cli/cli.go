@@ -290,6 +290,16 @@ func checkNames(flags ...string) error {
 	return nil
 }
 
+// requireTarget checks the --store, --project and --env of a command that
+// reads one environment of a store (audit, analytics, results): all three
+// given, and the names by the naming rule.
+func (e *Env) requireTarget(fs *flag.FlagSet, storeURL, project, env string) error {
+	if storeURL == "" || project == "" || env == "" {
+		return e.usageErr(fs, "--store, --project and --env are required")
+	}
+	return checkNames("--project", project, "--env", env)
+}
+
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {
 	var out []string

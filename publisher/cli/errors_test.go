@@ -71,6 +71,8 @@ func TestErrorsNameEachStepOnce(t *testing.T) {
 		{"diff", examples, "--env", "staging", "--store", broken},
 		{"rollback", "--store", good, "--project", "shop", "--env", "staging", "--to", "1", "--key", key, "--jwks", otherJWKS, "--reason", "r"},
 		{"rollback", "--store", broken, "--project", "shop", "--env", "staging", "--to", "1", "--key", key, "--reason", "r"},
+		{"analytics", "--store", "s3://", "--project", "shop", "--env", "staging"},
+		{"results", "checkout", "--store", "s3://", "--project", "shop", "--env", "staging"},
 		{"inspect", bundle, "--jwks", otherJWKS},
 		{"eval", bundle, "--jwks", otherJWKS, "--all", "--context", "{}"},
 		{"eval", examples, "--env", "staging", "--all", "--context", "[]"},

@@ -96,6 +96,8 @@ func TestPathNamesRefusedBeforeTheStore(t *testing.T) {
 		{"audit", "--store", store, "--project", "shop", "--env", "~x"},
 		{"rollback", "--store", store, "--project", ".", "--env", "staging", "--to", "1", "--key", key, "--reason", "r"},
 		{"diff", "--store", store, "--project", ".x", "--env", "staging", "--from", "1", "--to", "2"},
+		{"analytics", "--store", store, "--project", "..", "--env", "staging"},
+		{"results", "checkout", "--store", store, "--project", "shop", "--env", ".."},
 	} {
 		o := run(t, args...)
 		mustCode(t, o, 1)

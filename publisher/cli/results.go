@@ -68,8 +68,8 @@ func (e *Env) results(ctx context.Context, name string, args []string) error {
 	if len(pos) != 1 {
 		return e.usageErr(fs, "expected one EXPERIMENT argument")
 	}
-	if *storeURL == "" || *project == "" || *envName == "" {
-		return e.usageErr(fs, "--store, --project and --env are required")
+	if err := e.requireTarget(fs, *storeURL, *project, *envName); err != nil {
+		return err
 	}
 	now, err := e.parseNow(*nowFlag)
 	if err != nil {
@@ -79,9 +79,9 @@ func (e *Env) results(ctx context.Context, name string, args []string) error {
 	if err != nil {
 		return err
 	}
-	blob, err := store.Open(ctx, *storeURL)
+	blob, err := openStore(ctx, *storeURL)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return err
 	}
 	p := store.NewPublisher(blob)
 	p.Now = e.now
