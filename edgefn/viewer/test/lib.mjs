@@ -13,11 +13,7 @@ const run = promisify(execFile);
 export const root = fileURLToPath(new URL("../../../", import.meta.url));
 export const EDGEFLAG = process.env.EDGEFLAG_BIN ?? path.join(root, "bin", "edgeflag");
 /** The module the handler tests run on (EDGEFLAG_WASM: another one, e.g. the TinyGo build). */
-/** The standard-Go build (make wasm). */
-export const GO_MODULE = path.join(root, "wasm", "dist", "edgeflag.wasm");
-export const MODULE = process.env.EDGEFLAG_WASM ? path.resolve(process.env.EDGEFLAG_WASM) : GO_MODULE;
-/** The TinyGo build, which the viewer package ships (make wasm-tiny; make edge-test builds it). */
-export const TINY_MODULE = path.join(root, "wasm", "dist", "edgeflag.tiny.wasm");
+export const MODULE = process.env.EDGEFLAG_WASM ? path.resolve(process.env.EDGEFLAG_WASM) : path.join(root, "wasm", "dist", "edgeflag.wasm");
 export const T0 = Date.parse("2026-06-01T00:00:00Z");
 
 export async function edgeflag(...args) {
